@@ -1,0 +1,100 @@
+// Command abusedesk is the whole abuse desk in one binary.
+//
+//	abusedesk serve   [--addr HOST:PORT] [--db FILE|postgres://…]   run the server
+//	abusedesk migrate [--db …]                                      bring the schema up to date
+//	abusedesk demo    [--addr HOST:PORT]                            a server on a fresh SQLite file with sample data
+//	abusedesk key add [--db …] NAME                                 create an API key (higher rate limit)
+//	abusedesk bench csv [--rows N] [--db …]                          CSV bulk intake figures
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+)
+
+const usage = `abusedesk: a provider's abuse desk
+
+usage:
+  abusedesk serve   [--addr HOST:PORT] [--db FILE|postgres://URL]
+  abusedesk migrate [--db FILE|postgres://URL]
+  abusedesk demo    [--addr HOST:PORT]
+  abusedesk key add [--db FILE|postgres://URL] NAME
+  abusedesk bench csv [--rows N] [--db FILE|postgres://URL]
+
+Every flag has an environment variable (ABUSEDESK_ADDR, ABUSEDESK_DB, …);
+see README.md.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	args := os.Args[2:]
+	switch os.Args[1] {
+	case "serve":
+		err = cmdServe(ctx, args)
+	case "migrate":
+		err = cmdMigrate(ctx, args)
+	case "demo":
+		err = cmdDemo(ctx, args)
+	case "key":
+		err = cmdKey(ctx, args)
+	case "bench":
+		err = cmdBench(ctx, args)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "abusedesk: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "abusedesk:", err)
+		os.Exit(1)
+	}
+}
+
+// env returns the variable's value or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int64) int64 {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+		fmt.Fprintf(os.Stderr, "abusedesk: %s=%q is not an integer; using %d\n", name, v, def)
+	}
+	return def
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			return n
+		}
+		fmt.Fprintf(os.Stderr, "abusedesk: %s=%q is not a number; using %g\n", name, v, def)
+	}
+	return def
+}
+
+func newLogger() *slog.Logger {
+	level := slog.LevelInfo
+	if os.Getenv("ABUSEDESK_LOG_LEVEL") == "debug" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"abusedesk/internal/intake"
+	"abusedesk/internal/report"
+	"abusedesk/internal/store"
+	"abusedesk/internal/web"
+)
+
+// serverFlags are shared by serve and demo.
+type serverFlags struct {
+	addr, db, baseURL  string
+	maxBody            int64
+	rate, keyRate      float64
+	burst, keyBurst    int64
+	noRateLimit        bool
+	bulkRows           int64
+	bulkBytes          int64
+	sendingServiceList string
+}
+
+func (f *serverFlags) register(fs *flag.FlagSet, defAddr, defDB string) {
+	fs.StringVar(&f.addr, "addr", env("ABUSEDESK_ADDR", defAddr), "listen address `HOST:PORT` ($ABUSEDESK_ADDR)")
+	fs.StringVar(&f.db, "db", env("ABUSEDESK_DB", defDB), "SQLite `file` or postgres:// URL ($ABUSEDESK_DB)")
+	fs.StringVar(&f.baseURL, "base-url", env("ABUSEDESK_BASE_URL", ""), "public `URL` for links given to reporters ($ABUSEDESK_BASE_URL; default: from the request)")
+	fs.Int64Var(&f.maxBody, "max-body", envInt("ABUSEDESK_MAX_BODY", 5<<20), "largest JSON body in `bytes` ($ABUSEDESK_MAX_BODY)")
+	fs.Float64Var(&f.rate, "rate", envFloat("ABUSEDESK_RATE", 2), "requests per second per client address on public endpoints ($ABUSEDESK_RATE)")
+	fs.Int64Var(&f.burst, "rate-burst", envInt("ABUSEDESK_RATE_BURST", 20), "burst per client address ($ABUSEDESK_RATE_BURST)")
+	fs.Float64Var(&f.keyRate, "key-rate", envFloat("ABUSEDESK_KEY_RATE", 50), "requests per second per API key ($ABUSEDESK_KEY_RATE)")
+	fs.Int64Var(&f.keyBurst, "key-rate-burst", envInt("ABUSEDESK_KEY_RATE_BURST", 500), "burst per API key ($ABUSEDESK_KEY_RATE_BURST)")
+	fs.BoolVar(&f.noRateLimit, "no-rate-limit", env("ABUSEDESK_NO_RATE_LIMIT", "") == "1", "disable rate limiting, for benchmarks ($ABUSEDESK_NO_RATE_LIMIT=1)")
+	fs.Int64Var(&f.bulkRows, "bulk-max-rows", envInt("ABUSEDESK_BULK_MAX_ROWS", 1_000_000), "most rows in one CSV upload ($ABUSEDESK_BULK_MAX_ROWS)")
+	fs.Int64Var(&f.bulkBytes, "bulk-max-bytes", envInt("ABUSEDESK_BULK_MAX_BYTES", 200<<20), "largest CSV upload in bytes ($ABUSEDESK_BULK_MAX_BYTES)")
+	fs.StringVar(&f.sendingServiceList, "sending-service-hosts", env("ABUSEDESK_SENDING_SERVICE_HOSTS", strings.Join(report.DefaultSendingServiceHosts, ",")), "comma-separated host suffixes of the provider's email-sending service ($ABUSEDESK_SENDING_SERVICE_HOSTS)")
+}
+
+func (f *serverFlags) webConfig() web.Config {
+	return web.Config{
+		BaseURL: f.baseURL, MaxBodyBytes: f.maxBody,
+		RatePerSecond: f.rate, RateBurst: int(f.burst), KeyRatePerSec: f.keyRate, KeyRateBurst: int(f.keyBurst),
+		DisableRateLimit: f.noRateLimit,
+	}
+}
+
+func (f *serverFlags) validator() *report.Validator {
+	var hosts []string
+	for _, h := range strings.Split(f.sendingServiceList, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	return &report.Validator{SendingServiceHosts: hosts}
+}
+
+func cmdServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	var f serverFlags
+	f.register(fs, "127.0.0.1:8080", "abusedesk.db")
+	fs.Parse(args)
+	log := newLogger()
+	st, err := store.Open(ctx, f.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	log.Info("abusedesk serving", "addr", "http://"+ln.Addr().String(), "db", st.Dialect)
+	return run(ctx, log, st, &f, ln, nil)
+}
+
+// run serves until ctx ends, then stops accepting, lets requests finish and
+// commits what was queued. ready is called once the server is listening.
+func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags, ln net.Listener, ready func(*intake.Service)) error {
+	in := intake.New(st, f.validator(), intake.BulkLimits{MaxRows: int(f.bulkRows), MaxBytes: f.bulkBytes})
+	srv := &http.Server{
+		Handler:           web.New(f.webConfig(), in, log).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(in)
+	}
+	select {
+	case err := <-errc:
+		in.Close()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	in.Close()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func cmdMigrate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ExitOnError)
+	db := fs.String("db", env("ABUSEDESK_DB", "abusedesk.db"), "SQLite `file` or postgres:// URL ($ABUSEDESK_DB)")
+	fs.Parse(args)
+	st, err := store.Open(ctx, *db) // Open migrates
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s schema up to date\n", st.Dialect)
+	return st.Close()
+}
+
+func cmdKey(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "add" {
+		return fmt.Errorf("usage: abusedesk key add [--db DB] NAME")
+	}
+	fs := flag.NewFlagSet("key add", flag.ExitOnError)
+	db := fs.String("db", env("ABUSEDESK_DB", "abusedesk.db"), "SQLite `file` or postgres:// URL ($ABUSEDESK_DB)")
+	fs.Parse(args[1:])
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: abusedesk key add [--db DB] NAME")
+	}
+	st, err := store.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, err := st.AddAPIKey(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Println(key)
+	fmt.Fprintln(os.Stderr, "send it as \"Authorization: Bearer KEY\" or \"X-API-Key: KEY\"; it is shown only now")
+	return nil
+}

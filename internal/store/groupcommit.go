@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+)
+
+// Writer stores reports with group commit: requests that arrive while a
+// transaction is being committed wait for the next one, so one fsync
+// acknowledges many reports. Each Submit returns only after its transaction
+// has committed: a 201 is never sent for data that could still be lost.
+type Writer struct {
+	s        *Store
+	jobs     chan *job
+	wg       sync.WaitGroup
+	maxBatch int
+	once     sync.Once
+}
+
+type job struct {
+	ctx  context.Context
+	nr   *NewReport
+	rc   Receipt
+	err  error
+	done chan struct{}
+}
+
+// ErrClosed is returned by Submit after Close.
+var ErrClosed = errors.New("store writer closed")
+
+// NewWriter starts the committers: one on SQLite (it has one writer anyway),
+// several on PostgreSQL, which commits concurrently.
+func (s *Store) NewWriter() *Writer {
+	w := &Writer{s: s, jobs: make(chan *job, 4096), maxBatch: 512}
+	n := 1
+	if s.Dialect == Postgres {
+		n = 4
+	}
+	for i := 0; i < n; i++ {
+		w.wg.Add(1)
+		go w.loop()
+	}
+	return w
+}
+
+// Submit stores nr and returns once it is committed.
+func (w *Writer) Submit(ctx context.Context, nr *NewReport) (rc Receipt, err error) {
+	j := &job{ctx: ctx, nr: nr, done: make(chan struct{})}
+	defer func() {
+		if recover() != nil { // send on closed channel: shutting down
+			rc, err = Receipt{}, ErrClosed
+		}
+	}()
+	select {
+	case w.jobs <- j:
+	case <-ctx.Done():
+		return Receipt{}, ctx.Err()
+	}
+	// Once queued the job is committed or failed; waiting for it even if the
+	// client went away keeps the answer and the data in step.
+	<-j.done
+	return j.rc, j.err
+}
+
+// Close stops accepting and waits for queued reports to be committed.
+func (w *Writer) Close() {
+	w.once.Do(func() { close(w.jobs) })
+	w.wg.Wait()
+}
+
+func (w *Writer) loop() {
+	defer w.wg.Done()
+	batch := make([]*job, 0, w.maxBatch)
+	for j := range w.jobs {
+		batch = append(batch[:0], j)
+	drain:
+		for len(batch) < w.maxBatch {
+			select {
+			case j, ok := <-w.jobs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, j)
+			default:
+				break drain
+			}
+		}
+		if err := w.commit(batch); err != nil && (len(batch) > 1 || errors.Is(err, errIdempotencyRace)) {
+			// One bad report must not fail the others: retry each alone.
+			for _, j := range batch {
+				j.err = w.commitAlone(j)
+			}
+		} else {
+			for _, j := range batch {
+				j.err = err
+			}
+		}
+		for _, j := range batch {
+			close(j.done)
+		}
+	}
+}
+
+// commitAlone commits one job. A lost race for an Idempotency-Key (possible
+// on PostgreSQL, where several committers run) is retried: the claim waited
+// for the winner to commit, so the retry finds the winner's report.
+func (w *Writer) commitAlone(j *job) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = w.commit([]*job{j}); !errors.Is(err, errIdempotencyRace) {
+			return err
+		}
+	}
+	return err
+}
+
+func (w *Writer) commit(batch []*job) error {
+	ctx := context.Background()
+	t, err := w.s.W.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer t.Rollback()
+	for _, j := range batch {
+		if j.rc, err = w.s.insertReport(ctx, sqlTx{t}, j.nr); err != nil {
+			return err
+		}
+	}
+	return t.Commit()
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -1,0 +1,143 @@
+-- +goose Up
+-- Raw submissions are kept unchanged with their SHA-256 (DESIGN.md: nothing
+-- acknowledged is lost; evidence is kept as received). Bodies are stored in
+-- chunks so a 200 MB CSV never has to sit in memory.
+CREATE TABLE raw_submissions (
+    id           INTEGER PRIMARY KEY,
+    sha256       TEXT     NOT NULL,
+    content_type TEXT     NOT NULL,
+    size         INTEGER  NOT NULL,
+    channel      TEXT     NOT NULL,
+    received_at  DATETIME NOT NULL
+);
+CREATE TABLE raw_chunks (
+    raw_id INTEGER NOT NULL REFERENCES raw_submissions (id),
+    seq    INTEGER NOT NULL,
+    data   BLOB    NOT NULL,
+    PRIMARY KEY (raw_id, seq)
+);
+CREATE TABLE reports (
+    id             INTEGER PRIMARY KEY,
+    public_id      TEXT     NOT NULL UNIQUE,
+    token_hash     BLOB     NOT NULL,
+    type           TEXT     NOT NULL,
+    subtype        TEXT     NOT NULL,
+    channel        TEXT     NOT NULL,
+    status         TEXT     NOT NULL,
+    outcome        TEXT,
+    lane           TEXT     NOT NULL,
+    language       TEXT     NOT NULL,
+    reporter_name  TEXT     NOT NULL,
+    reporter_email TEXT     NOT NULL,
+    reporter_org   TEXT     NOT NULL,
+    reporter_kind  TEXT     NOT NULL,
+    share_contact  BOOLEAN  NOT NULL,
+    description    TEXT     NOT NULL,
+    details        TEXT,
+    item_count     INTEGER  NOT NULL,
+    raw_id         INTEGER  NOT NULL REFERENCES raw_submissions (id),
+    created_at     DATETIME NOT NULL
+);
+CREATE INDEX reports_reporter_email ON reports (reporter_email);
+CREATE INDEX reports_created_at ON reports (created_at);
+CREATE TABLE incidents (
+    id            INTEGER PRIMARY KEY,
+    report_id     INTEGER  NOT NULL REFERENCES reports (id),
+    seq           INTEGER  NOT NULL,
+    source_ip     TEXT     NOT NULL,
+    source_port   INTEGER,
+    target        TEXT     NOT NULL,
+    target_port   INTEGER,
+    protocol      TEXT     NOT NULL,
+    occurred_at   DATETIME NOT NULL,
+    occurred_text TEXT     NOT NULL,
+    log           TEXT     NOT NULL
+);
+CREATE INDEX incidents_report ON incidents (report_id);
+CREATE TABLE urls (
+    id              INTEGER PRIMARY KEY,
+    report_id       INTEGER NOT NULL REFERENCES reports (id),
+    seq             INTEGER NOT NULL,
+    url             TEXT    NOT NULL,
+    description     TEXT    NOT NULL,
+    video_timestamp TEXT    NOT NULL
+);
+CREATE INDEX urls_report ON urls (report_id);
+-- The consent ledger: who agreed to what, when, through which channel.
+-- Revocation is a new row, never an update.
+CREATE TABLE consents (
+    id          INTEGER PRIMARY KEY,
+    report_id   INTEGER  NOT NULL REFERENCES reports (id),
+    party       TEXT     NOT NULL,
+    scope       TEXT     NOT NULL,
+    granted     BOOLEAN  NOT NULL,
+    channel     TEXT     NOT NULL,
+    recorded_at DATETIME NOT NULL
+);
+CREATE INDEX consents_report ON consents (report_id);
+-- The status token is kept here in clear for 24 h only, so that a replayed
+-- request gets the same answer, link included.
+CREATE TABLE idempotency_keys (
+    reporter_email TEXT     NOT NULL,
+    key            TEXT     NOT NULL,
+    report_id      INTEGER  NOT NULL,
+    token          TEXT     NOT NULL,
+    created_at     DATETIME NOT NULL,
+    PRIMARY KEY (reporter_email, key)
+);
+-- A bulk upload is a tracked session (listmonk's import): its counts and the
+-- first rejected lines stay visible, also for uploads that stored nothing.
+CREATE TABLE bulk_imports (
+    id          INTEGER PRIMARY KEY,
+    report_id   INTEGER REFERENCES reports (id),
+    status      TEXT     NOT NULL,
+    accepted    INTEGER  NOT NULL,
+    rejected    INTEGER  NOT NULL,
+    started_at  DATETIME NOT NULL,
+    finished_at DATETIME NOT NULL
+);
+CREATE TABLE bulk_rejects (
+    import_id INTEGER NOT NULL REFERENCES bulk_imports (id),
+    line      INTEGER NOT NULL,
+    field     TEXT    NOT NULL,
+    code      TEXT    NOT NULL,
+    message   TEXT    NOT NULL
+);
+CREATE INDEX bulk_rejects_import ON bulk_rejects (import_id);
+CREATE TABLE legal_requests (
+    id                 INTEGER PRIMARY KEY,
+    public_id          TEXT     NOT NULL UNIQUE,
+    status             TEXT     NOT NULL,
+    language           TEXT     NOT NULL,
+    authority_name     TEXT     NOT NULL,
+    authority_email    TEXT     NOT NULL,
+    authority_org      TEXT     NOT NULL,
+    authority_country  TEXT     NOT NULL,
+    authority_phone    TEXT     NOT NULL,
+    reference          TEXT     NOT NULL,
+    legal_basis        TEXT     NOT NULL,
+    description        TEXT     NOT NULL,
+    identifiers        TEXT     NOT NULL,
+    raw_id             INTEGER  NOT NULL REFERENCES raw_submissions (id),
+    created_at         DATETIME NOT NULL
+);
+CREATE TABLE api_keys (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT     NOT NULL,
+    key_hash   BLOB     NOT NULL UNIQUE,
+    created_at DATETIME NOT NULL,
+    revoked_at DATETIME
+);
+
+-- +goose Down
+DROP TABLE api_keys;
+DROP TABLE legal_requests;
+DROP TABLE bulk_rejects;
+DROP TABLE bulk_imports;
+DROP TABLE idempotency_keys;
+DROP TABLE consents;
+DROP TABLE urls;
+DROP TABLE incidents;
+DROP TABLE reports;
+DROP TABLE raw_chunks;
+DROP TABLE raw_submissions;

@@ -1,0 +1,57 @@
+package store
+
+import (
+	"bufio"
+	"embed"
+	"fmt"
+	"strings"
+)
+
+//go:embed queries.sql
+var queryFiles embed.FS
+
+// parseQueries splits a SQL file on "-- name: X" markers.
+func parseQueries(text string) map[string]string {
+	out := map[string]string{}
+	var name string
+	var b strings.Builder
+	flush := func() {
+		if name != "" {
+			out[name] = strings.TrimSpace(b.String())
+		}
+		b.Reset()
+	}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		if n, ok := strings.CutPrefix(strings.TrimSpace(line), "-- name:"); ok {
+			flush()
+			name = strings.TrimSpace(n)
+			continue
+		}
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	flush()
+	return out
+}
+
+func loadQueries(dialect string) (map[string]string, error) {
+	base, err := queryFiles.ReadFile("queries.sql")
+	if err != nil {
+		return nil, err
+	}
+	q := parseQueries(string(base))
+	if over, err := queryFiles.ReadFile("queries_" + dialect + ".sql"); err == nil {
+		for k, v := range parseQueries(string(over)) {
+			if _, ok := q[k]; !ok {
+				return nil, fmt.Errorf("queries_%s.sql overrides unknown query %q", dialect, k)
+			}
+			q[k] = v
+		}
+	}
+	return q, nil
+}

@@ -1,0 +1,110 @@
+-- Hand-written SQL, one statement per name (listmonk's "-- name:" markers).
+-- Placeholders are PostgreSQL's $N; modernc.org/sqlite binds them the same.
+-- A dialect overrides a statement in queries_<dialect>.sql under the same name.
+
+-- name: insert-raw
+INSERT INTO raw_submissions (sha256, content_type, size, channel, received_at)
+VALUES ($1, $2, $3, $4, $5) RETURNING id;
+
+-- name: insert-raw-chunk
+INSERT INTO raw_chunks (raw_id, seq, data) VALUES ($1, $2, $3);
+
+-- name: raw-chunks
+SELECT data FROM raw_chunks WHERE raw_id = $1 ORDER BY seq;
+
+-- name: raw-meta
+SELECT sha256, content_type, size, channel, received_at FROM raw_submissions WHERE id = $1;
+
+-- name: insert-report
+INSERT INTO reports (public_id, token_hash, type, subtype, channel, status, lane, language,
+    reporter_name, reporter_email, reporter_org, reporter_kind, share_contact, description,
+    details, item_count, raw_id, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+RETURNING id;
+
+-- name: set-report-item-count
+UPDATE reports SET item_count = $2 WHERE id = $1;
+
+-- name: insert-url
+INSERT INTO urls (report_id, seq, url, description, video_timestamp) VALUES ($1, $2, $3, $4, $5);
+
+-- name: insert-consent
+INSERT INTO consents (report_id, party, scope, granted, channel, recorded_at) VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: claim-idempotency-key
+-- Claims (email, key) for this report, or takes over a claim older than the
+-- window; no row back means a live claim exists.
+INSERT INTO idempotency_keys (reporter_email, key, report_id, token, created_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (reporter_email, key) DO UPDATE
+    SET report_id = excluded.report_id, token = excluded.token, created_at = excluded.created_at
+    WHERE idempotency_keys.created_at < $6
+RETURNING report_id;
+
+-- name: idempotent-report
+SELECT r.public_id, r.status, k.token
+FROM idempotency_keys k JOIN reports r ON r.id = k.report_id
+WHERE k.reporter_email = $1 AND k.key = $2 AND k.created_at >= $3;
+
+-- name: report-by-public-id
+SELECT id, public_id, token_hash, type, subtype, channel, status, outcome, lane, language,
+    item_count, created_at
+FROM reports WHERE public_id = $1;
+
+-- name: report-detail
+SELECT id, public_id, type, subtype, channel, status, outcome, lane, language, reporter_name,
+    reporter_email, reporter_org, reporter_kind, share_contact, description, details,
+    item_count, raw_id, created_at
+FROM reports WHERE public_id = $1;
+
+-- name: report-incidents
+SELECT seq, source_ip, source_port, target, target_port, protocol, occurred_at, occurred_text, log
+FROM incidents WHERE report_id = $1 ORDER BY seq LIMIT $2;
+
+-- name: report-urls
+SELECT seq, url, description, video_timestamp FROM urls WHERE report_id = $1 ORDER BY seq;
+
+-- name: report-consents
+SELECT party, scope, granted, channel, recorded_at FROM consents WHERE report_id = $1 ORDER BY id;
+
+-- name: count-reports
+SELECT count(*) FROM reports;
+
+-- name: count-incidents
+SELECT count(*) FROM incidents;
+
+-- name: recent-reports
+SELECT public_id, type, subtype, channel, status, lane, item_count, created_at
+FROM reports ORDER BY id DESC LIMIT $1;
+
+-- name: insert-bulk-import
+INSERT INTO bulk_imports (report_id, status, accepted, rejected, started_at, finished_at)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING id;
+
+-- name: insert-bulk-reject
+INSERT INTO bulk_rejects (import_id, line, field, code, message) VALUES ($1, $2, $3, $4, $5);
+
+-- name: bulk-import
+SELECT id, report_id, status, accepted, rejected, started_at, finished_at FROM bulk_imports WHERE id = $1;
+
+-- name: bulk-rejects
+SELECT line, field, code, message FROM bulk_rejects WHERE import_id = $1 ORDER BY line;
+
+-- name: insert-legal-request
+INSERT INTO legal_requests (public_id, status, language, authority_name, authority_email,
+    authority_org, authority_country, authority_phone, reference, legal_basis, description,
+    identifiers, raw_id, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id;
+
+-- name: legal-request
+SELECT public_id, status, language, authority_org, description, created_at
+FROM legal_requests WHERE public_id = $1;
+
+-- name: insert-api-key
+INSERT INTO api_keys (name, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id;
+
+-- name: api-key
+SELECT id, name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL;
+
+-- name: update-raw-meta
+UPDATE raw_submissions SET sha256 = $2, size = $3, content_type = $4 WHERE id = $1;

@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"abusedesk/internal/report"
+)
+
+// NewReport is a validated report about to be stored, with its raw
+// submission kept unchanged.
+type NewReport struct {
+	Report         *report.Report
+	Channel        string // api, form, xarf, csv, mail
+	Raw            []byte
+	ContentType    string
+	IdempotencyKey string
+	ReceivedAt     time.Time
+}
+
+// Receipt is what the reporter gets back.
+type Receipt struct {
+	ID       int64
+	PublicID string
+	Status   string
+	Token    string
+	Replayed bool // an Idempotency-Key matched a report of the last 24 h
+}
+
+// IdempotencyWindow is how long an Idempotency-Key is remembered.
+const IdempotencyWindow = 24 * time.Hour
+
+// RawChunkSize bounds one stored piece of a raw submission.
+const RawChunkSize = 1 << 20
+
+var errIdempotencyRace = errors.New("idempotency key claimed concurrently")
+
+// insertReport writes one report and everything it carries inside t.
+func (s *Store) insertReport(ctx context.Context, t tx, nr *NewReport) (Receipt, error) {
+	r := nr.Report
+	at := nr.ReceivedAt.UTC()
+	if nr.IdempotencyKey != "" {
+		var rc Receipt
+		ok, err := t.scan(ctx, s.Q("idempotent-report"),
+			[]any{r.Reporter.Email, nr.IdempotencyKey, at.Add(-IdempotencyWindow)},
+			&rc.PublicID, &rc.Status, &rc.Token)
+		if err != nil {
+			return rc, err
+		}
+		if ok {
+			rc.Replayed = true
+			return rc, nil
+		}
+	}
+	sum := sha256.Sum256(nr.Raw)
+	rawID, err := s.insertRaw(ctx, t, hex.EncodeToString(sum[:]), nr.ContentType, int64(len(nr.Raw)), nr.Channel, at)
+	if err != nil {
+		return Receipt{}, err
+	}
+	for seq, off := 0, 0; off < len(nr.Raw) || seq == 0; seq, off = seq+1, off+RawChunkSize {
+		end := min(off+RawChunkSize, len(nr.Raw))
+		if err := t.exec(ctx, s.Q("insert-raw-chunk"), rawID, seq, nr.Raw[off:end]); err != nil {
+			return Receipt{}, err
+		}
+	}
+	rc := Receipt{PublicID: NewPublicID("R-"), Token: NewToken(), Status: report.StatusReceived}
+	rc.ID, err = s.insertReportRow(ctx, t, rc, nr, rawID, itemCount(r))
+	if err != nil {
+		return rc, err
+	}
+	if err := s.insertItems(ctx, t, rc.ID, r); err != nil {
+		return rc, err
+	}
+	if err := s.recordConsent(ctx, t, rc.ID, r.ShareContactWithCustomer, nr.Channel, at); err != nil {
+		return rc, err
+	}
+	if nr.IdempotencyKey != "" {
+		var got int64
+		ok, err := t.scan(ctx, s.Q("claim-idempotency-key"),
+			[]any{r.Reporter.Email, nr.IdempotencyKey, rc.ID, rc.Token, at, at.Add(-IdempotencyWindow)}, &got)
+		if err != nil {
+			return rc, err
+		}
+		if !ok {
+			return rc, errIdempotencyRace
+		}
+	}
+	return rc, nil
+}
+
+func itemCount(r *report.Report) int {
+	n := len(r.Incidents) + len(r.URLs)
+	if r.DMCA != nil {
+		n += len(r.DMCA.Infringing)
+	}
+	return n
+}
+
+func (s *Store) insertRaw(ctx context.Context, t tx, sha, contentType string, size int64, channel string, at time.Time) (int64, error) {
+	var id int64
+	_, err := t.scan(ctx, s.Q("insert-raw"), []any{sha, contentType, size, channel, at}, &id)
+	return id, err
+}
+
+func (s *Store) insertReportRow(ctx context.Context, t tx, rc Receipt, nr *NewReport, rawID int64, items int) (int64, error) {
+	r := nr.Report
+	var details any // NULL unless the report carries a message or a notice
+	switch {
+	case r.EmailMessage != nil:
+		b, _ := json.Marshal(map[string]any{"email_message": r.EmailMessage})
+		details = string(b)
+	case r.DMCA != nil:
+		b, _ := json.Marshal(map[string]any{"dmca": r.DMCA})
+		details = string(b)
+	}
+	var id int64
+	_, err := t.scan(ctx, s.Q("insert-report"), []any{
+		rc.PublicID, HashToken(rc.Token), r.Type, r.Subtype, nr.Channel, rc.Status, r.Lane, r.Language,
+		r.Reporter.Name, r.Reporter.Email, r.Reporter.Organization, r.Reporter.Kind,
+		r.ShareContactWithCustomer, r.Description, details, items, rawID, nr.ReceivedAt.UTC(),
+	}, &id)
+	return id, err
+}
+
+func (s *Store) recordConsent(ctx context.Context, t tx, reportID int64, granted bool, channel string, at time.Time) error {
+	return t.exec(ctx, s.Q("insert-consent"), reportID, "reporter", "share_contact_with_customer", granted, channel, at)
+}
+
+// insertItems stores incidents (and DMCA locations given by IP) as incident
+// rows, URLs (and DMCA locations given by URL) as url rows: attribution later
+// reads items, whatever the report type.
+func (s *Store) insertItems(ctx context.Context, t tx, reportID int64, r *report.Report) error {
+	incs := r.Incidents
+	var urls []report.URLItem = r.URLs
+	if r.DMCA != nil {
+		for _, it := range r.DMCA.Infringing {
+			if it.URL != "" {
+				urls = append(urls, report.URLItem{URL: it.URL, Description: "infringing material"})
+			} else {
+				incs = append(incs, report.Incident{SourceIP: it.IP, SourcePort: it.Port, Timestamp: it.Timestamp, At: it.At, Protocol: "", Log: "infringing material (DMCA notice)"})
+			}
+		}
+	}
+	for off := 0; off < len(incs); off += incidentBatch {
+		end := min(off+incidentBatch, len(incs))
+		args := make([]any, 0, (end-off)*incidentCols)
+		for i := off; i < end; i++ {
+			args = appendIncidentArgs(args, reportID, i+1, &incs[i])
+		}
+		if err := t.exec(ctx, incidentInsert(end-off), args...); err != nil {
+			return err
+		}
+	}
+	for i, u := range urls {
+		if err := t.exec(ctx, s.Q("insert-url"), reportID, i+1, u.URL, u.Description, u.VideoTimestamp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Incidents go in multi-row INSERTs: one statement per row costs SQLite a
+// VDBE run each, a hundred rows per statement amortise it (DESIGN.md).
+const (
+	incidentBatch = 100
+	incidentCols  = 10
+)
+
+var incidentColumns = []string{"report_id", "seq", "source_ip", "source_port", "target", "target_port", "protocol", "occurred_at", "occurred_text", "log"}
+
+var incidentInserts sync.Map // rows → statement text
+
+func incidentInsert(rows int) string {
+	if q, ok := incidentInserts.Load(rows); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO incidents (" + strings.Join(incidentColumns, ", ") + ") VALUES ")
+	n := 1
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := 0; c < incidentCols; c++ {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("$" + strconv.Itoa(n))
+			n++
+		}
+		b.WriteByte(')')
+	}
+	q := b.String()
+	incidentInserts.Store(rows, q)
+	return q
+}
+
+func appendIncidentArgs(args []any, reportID int64, seq int, in *report.Incident) []any {
+	return append(args, reportID, seq, in.SourceIP, intOrNil(in.SourcePort), in.Target,
+		intOrNil(in.TargetPort), in.Protocol, in.At.UTC(), in.Timestamp, in.Log)
+}
+
+func intOrNil(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return int64(*p)
+}
+
+// InsertReport stores one report in its own transaction. The group-commit
+// Writer is the fast path; this one serves tools and tests.
+func (s *Store) InsertReport(ctx context.Context, nr *NewReport) (Receipt, error) {
+	t, err := s.W.BeginTx(ctx, nil)
+	if err != nil {
+		return Receipt{}, err
+	}
+	defer t.Rollback()
+	rc, err := s.insertReport(ctx, sqlTx{t}, nr)
+	if err != nil {
+		return rc, err
+	}
+	return rc, t.Commit()
+}
+
+// ReportStatus is what a status token lets its holder read: never anything
+// about the customer.
+type ReportStatus struct {
+	ID        int64
+	PublicID  string
+	TokenHash []byte
+	Type      string
+	Subtype   string
+	Channel   string
+	Status    string
+	Outcome   string
+	Lane      string
+	Language  string
+	Items     int
+	CreatedAt time.Time
+}
+
+// ErrNotFound is returned for unknown ids.
+var ErrNotFound = errors.New("not found")
+
+// ReportByPublicID reads a report's status row.
+func (s *Store) ReportByPublicID(ctx context.Context, id string) (*ReportStatus, error) {
+	var st ReportStatus
+	var outcome *string
+	err := s.R.QueryRowContext(ctx, s.Q("report-by-public-id"), id).Scan(&st.ID, &st.PublicID, &st.TokenHash,
+		&st.Type, &st.Subtype, &st.Channel, &st.Status, &outcome, &st.Lane, &st.Language, &st.Items, &st.CreatedAt)
+	if err != nil {
+		if isNoRows(err) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("report %s: %w", id, err)
+	}
+	if outcome != nil {
+		st.Outcome = *outcome
+	}
+	return &st, nil
+}

@@ -1,0 +1,162 @@
+// Package store keeps abusedesk's data in SQLite (the embedded default) or
+// PostgreSQL, with the same hand-written SQL (queries.sql) and per-dialect
+// migrations.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers "sqlite"
+)
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is the database. On SQLite, writes go through one connection (SQLite
+// has one writer; a pool would only fight over the lock) and reads through a
+// pool. On PostgreSQL both are the same pool.
+type Store struct {
+	Dialect string
+	W       *sql.DB // writes
+	R       *sql.DB // reads
+	pool    *pgxpool.Pool
+	q       map[string]string
+}
+
+// IsPostgres tells whether dsn names a PostgreSQL server rather than a file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// sqliteDSN adds the pragmas DESIGN.md asks for. synchronous=FULL: an
+// acknowledged report survives power loss too; group commit pays for it.
+func sqliteDSN(path string, write bool) string {
+	v := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
+		v.Add("_pragma", p)
+	}
+	v.Set("_time_format", "sqlite")
+	if write {
+		v.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + v.Encode()
+}
+
+// Open connects and runs the migrations.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	s, err := open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, dsn string) (*Store, error) {
+	s := &Store{}
+	if IsPostgres(dsn) {
+		s.Dialect = Postgres
+		cfg, err := pgxpool.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("postgres url: %w", err)
+		}
+		if cfg.MaxConns < 16 {
+			cfg.MaxConns = 16
+		}
+		s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.W = stdlib.OpenDBFromPool(s.pool)
+		s.R = s.W
+	} else {
+		s.Dialect = SQLite
+		path := strings.TrimPrefix(dsn, "sqlite://")
+		path = strings.TrimPrefix(path, "file:")
+		var err error
+		if s.W, err = sql.Open("sqlite", sqliteDSN(path, true)); err != nil {
+			return nil, err
+		}
+		s.W.SetMaxOpenConns(1)
+		s.W.SetMaxIdleConns(1)
+		s.W.SetConnMaxLifetime(0)
+		if s.R, err = sql.Open("sqlite", sqliteDSN(path, false)); err != nil {
+			return nil, err
+		}
+		s.R.SetMaxOpenConns(max(4, runtime.NumCPU()*2))
+		s.R.SetMaxIdleConns(max(4, runtime.NumCPU()*2))
+	}
+	if err := s.W.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("database %s: %w", s.Dialect, err)
+	}
+	var err error
+	if s.q, err = loadQueries(s.Dialect); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Migrate brings the schema up to date (goose, embedded, one folder per dialect).
+func (s *Store) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+s.Dialect)
+	if err != nil {
+		return err
+	}
+	d := goose.DialectSQLite3
+	if s.Dialect == Postgres {
+		d = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(d, s.W, sub)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	var errs []error
+	if s.W != nil {
+		errs = append(errs, s.W.Close())
+	}
+	if s.R != nil && s.R != s.W {
+		errs = append(errs, s.R.Close())
+	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// Q returns the named statement; a missing name is a programming error.
+func (s *Store) Q(name string) string {
+	q, ok := s.q[name]
+	if !ok {
+		panic("store: no query named " + name)
+	}
+	return q
+}

@@ -1,0 +1,212 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"abusedesk/internal/report"
+	"abusedesk/internal/store"
+	"abusedesk/internal/store/storetest"
+)
+
+func networkReport(t *testing.T, email string) *report.Report {
+	t.Helper()
+	r := &report.Report{Type: "network", Subtype: "ddos", Reporter: report.Reporter{Name: "N", Email: email},
+		Incidents: []report.Incident{{SourceIP: "203.0.113.7", Target: "198.51.100.1", Timestamp: "2026-03-02T10:00:00+01:00", Log: "flood"}}}
+	if es := (&report.Validator{}).Validate(r); len(es) > 0 {
+		t.Fatal(es)
+	}
+	return r
+}
+
+func TestInsertAndReadBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		raw := []byte(`{"type":"network", "é": "unchanged bytes"}`)
+		rc, err := s.InsertReport(ctx, &store.NewReport{Report: networkReport(t, "a@example.org"), Channel: "api", Raw: raw, ContentType: "application/json", ReceivedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.ReportByPublicID(ctx, rc.PublicID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Type != "network" || st.Subtype != "ddos" || st.Items != 1 || st.Status != "received" || st.Lane != "general" {
+			t.Errorf("read back %+v", st)
+		}
+		if string(st.TokenHash) != string(store.HashToken(rc.Token)) {
+			t.Error("stored token hash does not match the token given out")
+		}
+		var rawID int64
+		var occurred time.Time
+		if err := s.R.QueryRow("SELECT r.raw_id, i.occurred_at FROM reports r JOIN incidents i ON i.report_id = r.id WHERE r.public_id = $1", rc.PublicID).Scan(&rawID, &occurred); err != nil {
+			t.Fatal(err)
+		}
+		if want := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC); !occurred.Equal(want) {
+			t.Errorf("occurred_at = %v, want %v", occurred, want)
+		}
+		sha, body, err := s.RawSubmission(ctx, rawID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(raw)
+		if string(body) != string(raw) || sha != hex.EncodeToString(sum[:]) {
+			t.Errorf("raw = %q sha %s", body, sha)
+		}
+		if _, err := s.ReportByPublicID(ctx, "R-NOPE"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("unknown id: %v", err)
+		}
+	})
+}
+
+func TestGroupCommitAndIdempotency(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := s.NewWriter()
+		defer w.Close()
+		const n = 300
+		var wg sync.WaitGroup
+		ids := make([]string, n)
+		errs := make([]error, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				key := ""
+				if i%3 == 0 {
+					key = "same-key" // 100 submissions, one reporter, one key
+				}
+				rc, err := w.Submit(ctx, &store.NewReport{Report: networkReport(t, "idem@example.org"), Channel: "api", Raw: []byte("{}"), IdempotencyKey: key, ReceivedAt: time.Now()})
+				ids[i], errs[i] = rc.PublicID, err
+			}()
+		}
+		wg.Wait()
+		distinct := map[string]bool{}
+		keyed := map[string]bool{}
+		for i := range ids {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			distinct[ids[i]] = true
+			if i%3 == 0 {
+				keyed[ids[i]] = true
+			}
+		}
+		if len(keyed) != 1 {
+			t.Errorf("one Idempotency-Key gave %d reports, want 1", len(keyed))
+		}
+		if want := n - n/3 + 1; len(distinct) != want {
+			t.Errorf("%d distinct reports, want %d", len(distinct), want)
+		}
+		reports, _, err := s.Counts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reports != int64(len(distinct)) {
+			t.Errorf("%d reports stored, %d acknowledged", reports, len(distinct))
+		}
+		// The same key from another reporter is another report; after the
+		// window it is a new one too.
+		other, _ := w.Submit(ctx, &store.NewReport{Report: networkReport(t, "other@example.org"), Channel: "api", Raw: []byte("{}"), IdempotencyKey: "same-key", ReceivedAt: time.Now()})
+		later, _ := w.Submit(ctx, &store.NewReport{Report: networkReport(t, "idem@example.org"), Channel: "api", Raw: []byte("{}"), IdempotencyKey: "same-key", ReceivedAt: time.Now().Add(25 * time.Hour)})
+		if keyed[other.PublicID] || keyed[later.PublicID] || other.Replayed || later.Replayed {
+			t.Errorf("key reused across reporters or after 24 h: %+v %+v", other, later)
+		}
+	})
+}
+
+// rows is an IncidentSource of n generated incidents, bad ones excluded.
+type rows struct {
+	n, i int
+	in   report.Incident
+}
+
+func (r *rows) Next() (int, *report.Incident, error) {
+	if r.i >= r.n {
+		return 0, nil, io.EOF
+	}
+	r.i++
+	r.in = report.Incident{SourceIP: fmt.Sprintf("203.0.113.%d", r.i%250), SourcePort: nil, Target: "", Timestamp: "2026-03-02T10:00:00Z",
+		At: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Log: "line"}
+	return r.i + 1, &r.in, nil
+}
+
+func TestBulk(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		raw := strings.Repeat("x", store.RawChunkSize+10) // two chunks
+		common := &report.Report{Type: "network", Subtype: "port_scan", Reporter: report.Reporter{Name: "B", Email: "b@example.org"}}
+		if es := (&report.Validator{}).ValidateBulk(common); len(es) > 0 {
+			t.Fatal(es)
+		}
+		nb := &store.NewBulk{Report: common, Channel: "csv", ReceivedAt: time.Now(),
+			Raw: func() (io.Reader, string, string, int64, error) {
+				return strings.NewReader(raw), "text/csv", "abc", int64(len(raw)), nil
+			}}
+		rej := func() (int, []store.BulkReject) { return 1, []store.BulkReject{{Line: 7, Field: "ip", Code: "invalid_ip", Message: "bad"}} }
+		res, err := s.InsertBulk(ctx, nb, &rows{n: 1234}, rej)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Accepted != 1234 {
+			t.Errorf("accepted %d", res.Accepted)
+		}
+		reports, incidents, _ := s.Counts(ctx)
+		if reports != 1 || incidents != 1234 {
+			t.Errorf("counts %d reports %d incidents", reports, incidents)
+		}
+		st, _ := s.ReportByPublicID(ctx, res.PublicID)
+		if st.Items != 1234 {
+			t.Errorf("item_count %d", st.Items)
+		}
+		var rawID int64
+		s.R.QueryRow("SELECT raw_id FROM reports WHERE id = $1", res.ID).Scan(&rawID)
+		if _, body, _ := s.RawSubmission(ctx, rawID); string(body) != raw {
+			t.Errorf("raw upload not kept unchanged (%d bytes back of %d)", len(body), len(raw))
+		}
+		var nrej int
+		s.R.QueryRow("SELECT count(*) FROM bulk_rejects WHERE import_id = $1", res.ImportID).Scan(&nrej)
+		if nrej != 1 {
+			t.Errorf("%d rejects kept", nrej)
+		}
+		// No good row: nothing at all is stored.
+		if _, err := s.InsertBulk(ctx, nb, &rows{n: 0}, rej); !errors.Is(err, store.ErrBulkEmpty) {
+			t.Fatalf("empty bulk: %v", err)
+		}
+		if r2, i2, _ := s.Counts(ctx); r2 != reports || i2 != incidents {
+			t.Errorf("empty bulk stored something: %d %d", r2, i2)
+		}
+	})
+}
+
+func TestLegalRequestAndKeys(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		q := &report.LegalRequest{Authority: report.Authority{Name: "Officer", Email: "o@police.example", Organization: "Police"}, Language: "fr", Description: "réquisition"}
+		id, err := s.InsertLegalRequest(ctx, q, []byte("{}"), "application/json", "legal", time.Now())
+		if err != nil || !strings.HasPrefix(id, "L-") {
+			t.Fatalf("%q %v", id, err)
+		}
+		key, err := s.AddAPIKey(ctx, "partner")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k, err := s.LookupAPIKey(ctx, key); err != nil || k.Name != "partner" {
+			t.Errorf("lookup: %+v %v", k, err)
+		}
+		if _, err := s.LookupAPIKey(ctx, key+"x"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("wrong key found: %v", err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Errorf("second migration: %v", err)
+		}
+	})
+}
