@@ -32,22 +32,43 @@ func mustPages() *pages {
 
 func loadPages() (*pages, error) {
 	p := &pages{tmpl: map[string]*template.Template{}, locales: map[string]map[string]string{}}
-	for _, lang := range []string{"en", "fr"} {
-		b, err := assets.ReadFile("locales/" + lang + ".json")
+	// A catalogue may be split over files: en.json, form.en.json, … all
+	// merge into "en".
+	names, err := fs.Glob(assets, "locales/*.json")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		base := strings.TrimSuffix(path.Base(name), ".json")
+		lang := base[strings.LastIndex(base, ".")+1:]
+		b, err := assets.ReadFile(name)
 		if err != nil {
 			return nil, err
 		}
 		m := map[string]string{}
 		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("locales/%s.json: %w", lang, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		p.locales[lang] = m
+		if p.locales[lang] == nil {
+			p.locales[lang] = map[string]string{}
+		}
+		for k, v := range m {
+			if _, dup := p.locales[lang][k]; dup {
+				return nil, fmt.Errorf("%s: key %q defined twice", name, k)
+			}
+			p.locales[lang][k] = v
+		}
 	}
 	// Every key of the English catalogue must exist in French: a missing
 	// translation is a build-time error, not a blank on a page.
 	for k := range p.locales["en"] {
 		if _, ok := p.locales["fr"][k]; !ok {
-			return nil, fmt.Errorf("locales/fr.json lacks %q", k)
+			return nil, fmt.Errorf("the French catalogue lacks %q", k)
+		}
+	}
+	for k := range p.locales["fr"] {
+		if _, ok := p.locales["en"][k]; !ok {
+			return nil, fmt.Errorf("the English catalogue lacks %q", k)
 		}
 	}
 	files, err := fs.Glob(assets, "templates/*.html")
