@@ -12,7 +12,7 @@ func TestDecodeStrictPaths(t *testing.T) {
 		`{"type":"network","incidents":[{"source_ip":"1.2.3.4"},{"source_port":"22","colour":1}],"bogus":true}`: {
 			"bogus:unknown_field", "incidents[1].colour:unknown_field", "incidents[1].source_port:wrong_type"},
 		`{"reporter":{"name":5,"email":"a@b.c","extra":null}}`: {"reporter.extra:unknown_field", "reporter.name:wrong_type"},
-		`{"share_contact_with_customer":"yes"}`:               {"share_contact_with_customer:wrong_type"},
+		`{"share_contact_with_customer":"yes"}`:                {"share_contact_with_customer:wrong_type"},
 		`{"incidents":{}}`:                                     {"incidents:wrong_type"},
 		`{"type":"network"`:                                    {":invalid_json"},
 		`{"type":"network"} {"type":"dmca"}`:                   {":invalid_json"},

@@ -151,7 +151,9 @@ func TestBulk(t *testing.T) {
 			Raw: func() (io.Reader, string, string, int64, error) {
 				return strings.NewReader(raw), "text/csv", "abc", int64(len(raw)), nil
 			}}
-		rej := func() (int, []store.BulkReject) { return 1, []store.BulkReject{{Line: 7, Field: "ip", Code: "invalid_ip", Message: "bad"}} }
+		rej := func() (int, []store.BulkReject) {
+			return 1, []store.BulkReject{{Line: 7, Field: "ip", Code: "invalid_ip", Message: "bad"}}
+		}
 		res, err := s.InsertBulk(ctx, nb, &rows{n: 1234}, rej)
 		if err != nil {
 			t.Fatal(err)

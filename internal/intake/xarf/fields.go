@@ -149,7 +149,11 @@ func (c *checker) integer(o map[string]any, path, key string, req bool, min, max
 		return 0, false
 	}
 	if i < min || i > max {
-		c.add(join(path, key), report.CodeInvalid, "%s must be between %d and %d (got %d)", key, min, max, i)
+		if max == math.MaxInt64 {
+			c.add(join(path, key), report.CodeInvalid, "%s must be at least %d (got %d)", key, min, i)
+		} else {
+			c.add(join(path, key), report.CodeInvalid, "%s must be between %d and %d (got %d)", key, min, max, i)
+		}
 		return i, false
 	}
 	return i, true

@@ -130,9 +130,9 @@ type event struct {
 	timestamp  string // the instant of the incident, as written
 
 	evidence []evidence
-	summary  string                // extra words for the description: work, brand, family...
+	summary  string               // extra words for the description: work, brand, family...
 	fields   func(t *textBuilder) // the key members, for logs and descriptions
-	notes    string                // the reporter's free text
+	notes    string               // the reporter's free text
 }
 
 // filing is where decide puts an event.
