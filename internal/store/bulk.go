@@ -63,7 +63,7 @@ func (s *Store) InsertBulk(ctx context.Context, nb *NewBulk, src IncidentSource,
 	if err != nil {
 		return res, err
 	}
-	full, err := t.PrepareContext(ctx, incidentInsert(incidentBatch))
+	full, err := t.PrepareContext(ctx, s.incidentInsert(incidentBatch))
 	if err != nil {
 		return res, err
 	}
@@ -88,7 +88,7 @@ func (s *Store) InsertBulk(ctx context.Context, nb *NewBulk, src IncidentSource,
 		}
 	}
 	if rows > 0 {
-		if _, err := t.ExecContext(ctx, incidentInsert(rows), args...); err != nil {
+		if _, err := t.ExecContext(ctx, s.incidentInsert(rows), args...); err != nil {
 			return res, err
 		}
 	}

@@ -160,3 +160,6 @@ func (s *Store) Q(name string) string {
 	}
 	return q
 }
+
+// Pool is the native pgx pool on PostgreSQL (nil on SQLite), for COPY.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
