@@ -59,7 +59,7 @@ func (s *Store) InsertBulk(ctx context.Context, nb *NewBulk, src IncidentSource,
 		return BulkResult{}, err
 	}
 	defer t.Rollback()
-	res, rawID, err := s.bulkHead(ctx, sqlTx{t}, nb)
+	res, rawID, err := s.bulkHead(ctx, sqlTx{t, s}, nb)
 	if err != nil {
 		return res, err
 	}
@@ -95,7 +95,7 @@ func (s *Store) InsertBulk(ctx context.Context, nb *NewBulk, src IncidentSource,
 	if res.Accepted == 0 {
 		return res, ErrBulkEmpty
 	}
-	if err := s.bulkTail(ctx, sqlTx{t}, nb, &res, rawID, rejects); err != nil {
+	if err := s.bulkTail(ctx, sqlTx{t, s}, nb, &res, rawID, rejects); err != nil {
 		return res, err
 	}
 	return res, t.Commit()
@@ -216,7 +216,7 @@ func (s *Store) RecordRejectedImport(ctx context.Context, rejected int, list []B
 		return 0, err
 	}
 	defer t.Rollback()
-	id, err := s.insertImport(ctx, sqlTx{t}, nil, "rejected", 0, rejected, list, started)
+	id, err := s.insertImport(ctx, sqlTx{t, s}, nil, "rejected", 0, rejected, list, started)
 	if err != nil {
 		return 0, err
 	}

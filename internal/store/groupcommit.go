@@ -124,7 +124,7 @@ func (w *Writer) commit(batch []*job) error {
 	}
 	defer t.Rollback()
 	for _, j := range batch {
-		if j.rc, err = w.s.insertReport(ctx, sqlTx{t}, j.nr); err != nil {
+		if j.rc, err = w.s.insertReport(ctx, sqlTx{t, w.s}, j.nr); err != nil {
 			return err
 		}
 	}

@@ -19,11 +19,11 @@ func (s *Store) InsertLegalRequest(ctx context.Context, q *report.LegalRequest, 
 	}
 	defer t.Rollback()
 	sum := sha256.Sum256(raw)
-	rawID, err := s.insertRaw(ctx, sqlTx{t}, hex.EncodeToString(sum[:]), contentType, int64(len(raw)), channel, at.UTC())
+	rawID, err := s.insertRaw(ctx, sqlTx{t, s}, hex.EncodeToString(sum[:]), contentType, int64(len(raw)), channel, at.UTC())
 	if err != nil {
 		return "", err
 	}
-	if err := (sqlTx{t}).exec(ctx, s.Q("insert-raw-chunk"), rawID, 0, raw); err != nil {
+	if err := (sqlTx{t, s}).exec(ctx, s.Q("insert-raw-chunk"), rawID, 0, raw); err != nil {
 		return "", err
 	}
 	ids, _ := json.Marshal(q.Identifiers)
@@ -33,7 +33,7 @@ func (s *Store) InsertLegalRequest(ctx context.Context, q *report.LegalRequest, 
 	pid := NewPublicID("L-")
 	a := q.Authority
 	var id int64
-	if _, err := (sqlTx{t}).scan(ctx, s.Q("insert-legal-request"), []any{pid, "received", q.Language,
+	if _, err := (sqlTx{t, s}).scan(ctx, s.Q("insert-legal-request"), []any{pid, "received", q.Language,
 		a.Name, a.Email, a.Organization, a.Country, a.Phone, q.Reference, q.LegalBasis, q.Description,
 		string(ids), rawID, at.UTC()}, &id); err != nil {
 		return "", err

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"embed"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -53,5 +55,25 @@ func loadQueries(dialect string) (map[string]string, error) {
 			q[k] = v
 		}
 	}
+	if dialect == SQLite {
+		for k, v := range q {
+			q[k] = anonymousPlaceholders(v)
+		}
+	}
 	return q, nil
+}
+
+var placeholder = regexp.MustCompile(`\$(\d+)`)
+
+// anonymousPlaceholders rewrites $1, $2, … $n to "?" when they appear in
+// that order, once each: modernc binds "?" by position but looks numbered
+// names up in a list on every bind (see incidentInsert).
+func anonymousPlaceholders(q string) string {
+	ms := placeholder.FindAllStringSubmatch(q, -1)
+	for i, m := range ms {
+		if m[1] != strconv.Itoa(i+1) {
+			return q
+		}
+	}
+	return placeholder.ReplaceAllString(q, "?")
 }

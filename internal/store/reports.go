@@ -242,7 +242,7 @@ func (s *Store) InsertReport(ctx context.Context, nr *NewReport) (Receipt, error
 		return Receipt{}, err
 	}
 	defer t.Rollback()
-	rc, err := s.insertReport(ctx, sqlTx{t}, nr)
+	rc, err := s.insertReport(ctx, sqlTx{t, s}, nr)
 	if err != nil {
 		return rc, err
 	}

@@ -38,6 +38,7 @@ type Store struct {
 	R       *sql.DB // reads
 	pool    *pgxpool.Pool
 	q       map[string]string
+	stmts   map[string]*sql.Stmt // SQL text → prepared on W (SQLite)
 }
 
 // IsPostgres tells whether dsn names a PostgreSQL server rather than a file.
@@ -66,6 +67,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -117,6 +122,26 @@ func open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
+// prepare readies the writer's statements on SQLite, once the schema exists.
+func (s *Store) prepare(ctx context.Context) error {
+	if s.Dialect != SQLite {
+		return nil
+	}
+	s.stmts = map[string]*sql.Stmt{}
+	texts := []string{s.incidentInsert(1), s.incidentInsert(incidentBatch)}
+	for _, q := range s.q {
+		texts = append(texts, q)
+	}
+	for _, q := range texts {
+		st, err := s.W.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		s.stmts[q] = st
+	}
+	return nil
+}
+
 // Migrate brings the schema up to date (goose, embedded, one folder per dialect).
 func (s *Store) Migrate(ctx context.Context) error {
 	sub, err := fs.Sub(migrations, "migrations/"+s.Dialect)
@@ -140,6 +165,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 // Close releases the connections.
 func (s *Store) Close() error {
 	var errs []error
+	for _, st := range s.stmts {
+		st.Close()
+	}
 	if s.W != nil {
 		errs = append(errs, s.W.Close())
 	}

@@ -16,15 +16,50 @@ type tx interface {
 	scan(ctx context.Context, q string, args []any, dest ...any) (ok bool, err error)
 }
 
-type sqlTx struct{ *sql.Tx }
+// sqlTx runs statements prepared once per connection: on SQLite, parsing
+// the SQL again for every report cost a third of the writer's time.
+type sqlTx struct {
+	*sql.Tx
+	s *Store
+}
+
+func (t sqlTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if t.s == nil || t.s.Dialect != SQLite {
+		return nil, nil // pgx caches prepared statements itself
+	}
+	// Statements are prepared when the store opens: preparing on W here
+	// would wait for the one connection this transaction holds.
+	if st, ok := t.s.stmts[q]; ok {
+		return t.StmtContext(ctx, st), nil
+	}
+	return nil, nil
+}
 
 func (t sqlTx) exec(ctx context.Context, q string, args ...any) error {
-	_, err := t.ExecContext(ctx, q, args...)
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		_, err = st.ExecContext(ctx, args...)
+	} else {
+		_, err = t.ExecContext(ctx, q, args...)
+	}
 	return err
 }
 
 func (t sqlTx) scan(ctx context.Context, q string, args []any, dest ...any) (bool, error) {
-	err := t.QueryRowContext(ctx, q, args...).Scan(dest...)
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return false, err
+	}
+	var row *sql.Row
+	if st != nil {
+		row = st.QueryRowContext(ctx, args...)
+	} else {
+		row = t.QueryRowContext(ctx, q, args...)
+	}
+	err = row.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
