@@ -90,6 +90,12 @@ type Report struct {
 	EmailMessage             *EmailMessage `json:"email_message,omitempty"`
 	DMCA                     *DMCANotice   `json:"dmca,omitempty"`
 
+	// Anonymous is set by channels whose format lets a natural person stay
+	// unreachable (X-ARF's Person reporter without contact data): the report
+	// is taken without a reporter address, gets no mail, and is followed
+	// only through its status link. The JSON API and the form never set it.
+	Anonymous bool `json:"-"`
+
 	// Lane is set by Validate: where the report is headed before attribution
 	// refines it (email-abuse for spam through the sending service, copyright
 	// for DMCA).

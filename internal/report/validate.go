@@ -101,10 +101,15 @@ func (v *Validator) common(r *Report, es *Errors) {
 	}
 	rp := &r.Reporter
 	rp.Name = strings.TrimSpace(rp.Name)
+	if rp.Name == "" && r.Anonymous {
+		rp.Name = "anonymous"
+	}
 	if rp.Name == "" {
 		es.add("reporter.name", CodeRequired, "your name is required")
 	}
-	v.emailAddr("reporter.email", &rp.Email, es)
+	if !(r.Anonymous && strings.TrimSpace(rp.Email) == "") {
+		v.emailAddr("reporter.email", &rp.Email, es)
+	}
 	if rp.Kind == "" {
 		rp.Kind = "individual"
 	} else if !slices.Contains(ReporterKinds, rp.Kind) {
@@ -184,6 +189,18 @@ func (v *Validator) network(r *Report, es *Errors) {
 		return
 	}
 	v.incidents(r, true, es)
+	if r.Anonymous {
+		// An anonymous machine report may not know the target (an X-ARF
+		// Person reporting spam names no destination): everything else
+		// is still required.
+		filtered := (*es)[:0]
+		for _, e := range *es {
+			if !(e.Code == CodeRequired && strings.HasSuffix(e.Field, "].target")) {
+				filtered = append(filtered, e)
+			}
+		}
+		*es = filtered
+	}
 }
 
 func (v *Validator) incidents(r *Report, requireLog bool, es *Errors) {

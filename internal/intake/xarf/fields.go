@@ -303,7 +303,8 @@ func (c *checker) email(o map[string]any, path, key string, req bool) (string, b
 		c.add(join(path, key), report.CodeInvalidEmail, "%s %q is not an email address (expected name@example.org)", key, clip(s))
 		return "", false
 	}
-	return strings.TrimSpace(s), true
+	a, _ := mail.ParseAddress(strings.TrimSpace(s))
+	return a.Address, true
 }
 
 // validEmail accepts what report.Validator accepts for reporter.email: a

@@ -110,6 +110,7 @@ type event struct {
 	label  string // for people: "DDoS attack"
 
 	reporter       report.Reporter
+	anonymous      bool   // an X-ARF Person who left no contact data
 	reporterDomain string // the reporter's domain, the target of last resort
 	behalf         string // "on behalf of ..." when someone else complains
 
@@ -222,10 +223,12 @@ func build(e *event, f filing) *report.Report {
 		Subtype:  f.subtype,
 		Reporter: e.reporter,
 		// Consent to share the reporter's identity with the customer is
-		// never inferred: XARF has no such statement (v3 "Disclosure" says
-		// whether the event may be disclosed, not the reporter's contact).
+		// never inferred: XARF has no such statement. (X-ARF v3
+		// "Disclosure" is described only as "if this event is disclosed or
+		// not"; it is shown in the log, not taken as consent.)
 		ShareContactWithCustomer: false,
 		Language:                 "en",
+		Anonymous:                e.anonymous,
 	}
 	where := ""
 	switch {
@@ -290,7 +293,8 @@ func build(e *event, f filing) *report.Report {
 
 	switch f.typ {
 	case report.TypeContent:
-		r.Description = cut(head+"\n\n"+details(maxDescription), maxDescription)
+		head = cut(head, maxDescription/2)
+		r.Description = head + "\n\n" + details(maxDescription-len(head)-2)
 		if f.hostURL != "" {
 			r.URLs = []report.URLItem{{URL: f.hostURL, Description: "The XARF report names the host " + e.sourceHost +
 				" but no URL; this http:// form only names the host."}}
