@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 )
@@ -149,6 +150,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, page s
 		if otherPath == "" {
 			otherPath = "/"
 		}
+	}
+	if r.URL.RawQuery != "" && !r.URL.Query().Has("token") {
+		otherPath += "?" + r.URL.RawQuery
+	} else if r.URL.Query().Has("token") {
+		otherPath += "?token=" + url.QueryEscape(r.URL.Query().Get("token"))
 	}
 	if err := t.Execute(&buf, map[string]any{
 		"D": data, "Lang": lang, "Prefix": prefix, "OtherLang": other, "OtherPath": otherPath,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -101,7 +102,15 @@ func (s *Server) rateLimit(h http.HandlerFunc) http.Handler {
 			}
 		}
 		if d := s.limiter.reserve(key, isKey); d > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+			secs := int(math.Ceil(d.Seconds()))
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			if !strings.HasPrefix(r.URL.Path, "/api/") {
+				// People on the form get a page, not JSON.
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.WriteHeader(http.StatusTooManyRequests)
+				fmt.Fprintf(w, "Too many requests from your address. Please wait %d seconds and send again; nothing you typed was stored.\nTrop de requêtes depuis votre adresse. Patientez %d secondes puis renvoyez ; rien n'a été enregistré.\n", secs, secs)
+				return
+			}
 			writeError(w, http.StatusTooManyRequests, "", "rate_limited", "too many requests from this client: retry after the delay in Retry-After (seconds), or use an API key")
 			return
 		}
