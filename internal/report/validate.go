@@ -267,6 +267,8 @@ func port(field string, p *int, es *Errors) {
 	}
 }
 
+var minIncidentTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // CheckTimestamp parses s as ParseTimestamp does and also refuses instants
 // more than a day ahead of the clock (a report cannot describe the future;
 // a day of slack covers skewed clocks). It returns a FieldError code.
@@ -279,6 +281,10 @@ func (v *Validator) CheckTimestamp(s string) (time.Time, string, string) {
 		return t, CodeInvalidTimestamp, fmt.Sprintf("%q is not an ISO 8601 date-time with a zone, e.g. 2026-03-02T10:00:00+01:00", clip(s))
 	case t.After(v.now().Add(24 * time.Hour)):
 		return t, CodeFutureTimestamp, fmt.Sprintf("%q is in the future", clip(s))
+	case t.Before(minIncidentTime):
+		// ParseTimestamp reads any year from 0000; the zero instant would
+		// also read as "no time" downstream.
+		return t, CodeInvalidTimestamp, fmt.Sprintf("%q is before 1970: not the time of an incident", clip(s))
 	}
 	return t, "", ""
 }

@@ -132,10 +132,8 @@ func acceptedNames() string {
 			b.WriteString("; ")
 		}
 		switch col {
-		case colIP, colTimestamp:
+		case colIP, colTimestamp, colLog:
 			b.WriteString("required ")
-		case colLog:
-			b.WriteString("needed ")
 		default:
 			b.WriteString("optional ")
 		}
@@ -168,13 +166,19 @@ func mapHeader(rec []string, line int) (cols [numCols]int, err error) {
 		case cols[a.col] < 0 || a.rank < rank[a.col]:
 			cols[a.col], rank[a.col] = i, a.rank
 		case a.rank == rank[a.col]:
+			hint := "keep one of them"
+			if a.col == colTimestamp {
+				hint = "give one timestamp column with the date, the time and the zone (e.g. 2026-03-02T10:00:00+01:00)"
+			}
 			return cols, &HeaderError{Line: line, Msg: fmt.Sprintf(
-				"columns %d (%q) and %d (%q) both give the %s: keep one of them; %s",
-				cols[a.col]+1, clip(strings.TrimSpace(rec[cols[a.col]])), i+1, clip(strings.TrimSpace(name)), colNames[a.col], acceptedNames())}
+				"columns %d (%q) and %d (%q) both give the %s: %s; %s",
+				cols[a.col]+1, clip(strings.TrimSpace(rec[cols[a.col]])), i+1, clip(strings.TrimSpace(name)), colNames[a.col], hint, acceptedNames())}
 		}
 	}
 	var missing []string
-	for _, c := range [...]int{colIP, colTimestamp} {
+	// Without a log column every row would fail alike: one header error
+	// says it once.
+	for _, c := range [...]int{colIP, colTimestamp, colLog} {
 		if cols[c] < 0 {
 			missing = append(missing, colNames[c])
 		}

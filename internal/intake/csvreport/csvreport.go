@@ -11,10 +11,11 @@
 //
 // RFC 4180 CSV as encoding/csv reads it: comma-separated, fields optionally
 // in double quotes with inner quotes doubled (""), quoted fields may span
-// lines, CRLF or LF line ends, a UTF-8 byte order mark at the start is
-// skipped, empty lines are skipped. Rows may have different numbers of
-// fields; missing trailing fields are empty, and empty optional fields are
-// absent.
+// lines (a CRLF inside one reads as LF), CRLF or LF line ends, a UTF-8 byte
+// order mark at the start is skipped, and so are empty lines and lines of
+// empty fields (a spreadsheet's ",,,"), which are not rows. Rows may have
+// different numbers of fields; missing trailing fields are empty, and empty
+// optional fields are absent.
 //
 // The first line is a header naming the columns, in any order, unless its
 // first field is an IP address: then the file has no header, the columns are
@@ -41,7 +42,11 @@
 // Fields are trimmed of surrounding white space, except the log, which is
 // kept as written but for trailing CR and LF. The timestamp is ISO 8601 with
 // a zone (report.ParseTimestamp); a time without a zone is the row error
-// "timezone_required", never assumed. Ports are decimal integers from 0 to
+// "timezone_required", never assumed, and an instant before 1970 is
+// "invalid_timestamp" (the zero time.Time would read as "no time"
+// downstream). The validator's clock, for the refusal of future times, is
+// read once per 256 rows, and again before a refusal, so that no outcome
+// depends on it. Ports are decimal integers from 0 to
 // 65535 ("invalid_port" otherwise). The log sample is required, as for every
 // network incident; the target is required only with Options.RequireTarget
 // (the bulk upload's common report may name it once for all rows).
@@ -50,9 +55,10 @@
 //
 // Problems of one row are in Row.Errors, with Field the canonical column
 // name ("ip", "timestamp", "log", "target", "target_port", "protocol",
-// "source_port"), or "row" for a record encoding/csv cannot parse (a bare
-// quote in an unquoted field, text after a closing quote): such a record is
-// skipped with its line and reading goes on at the next line. Reading stops
+// "source_port"), or "row" (code "invalid") for a record encoding/csv cannot
+// parse (a bare quote in an unquoted field, text after a closing quote):
+// such a record counts as a row, is reported with the line where it starts,
+// and reading goes on at the next line. Reading stops
 // with a *LineError only when the rest of the file cannot be trusted or
 // must not be read: more rows than Options.MaxRows, a record larger than
 // Options.MaxRecordBytes, a quoted field that runs to the end of the file,
@@ -99,7 +105,9 @@ type Options struct {
 	// counted); one more is a fatal ErrTooManyRows. 0 means
 	// DefaultMaxRows, a negative value no limit.
 	MaxRows int
-	// Validator checks each incident; nil means &report.Validator{}.
+	// Validator checks each incident; nil means &report.Validator{}. The
+	// Reader works on a copy of it taken by NewReader, whose clock it reads
+	// once per 256 rows.
 	Validator *report.Validator
 	// RequireTarget makes an empty target a row error. It is false for the
 	// bulk endpoint, where the target column is optional.
@@ -107,12 +115,14 @@ type Options struct {
 	// MaxRecordBytes bounds one record, so that memory stays flat whatever
 	// the input (an opening quote that never closes would otherwise gather
 	// the rest of the file into one field). A larger record is a fatal
-	// ErrRecordTooLarge. 0 means DefaultMaxRecordBytes; the bound is
-	// approximate, by up to the size of the read buffer (64 KiB).
+	// ErrRecordTooLarge. It counts from the end of the previous record
+	// (empty lines included). 0 means DefaultMaxRecordBytes.
 	MaxRecordBytes int
+
+	bufSize int // the read buffer; 0 means defaultBufSize (tests make it small)
 }
 
-const bufSize = 64 << 10
+const defaultBufSize = 64 << 10
 
 // Reader reads rows from a bulk CSV. It is not safe for concurrent use.
 type Reader struct {
@@ -132,7 +142,8 @@ type Reader struct {
 	firstLine int
 	rows      int
 	row       Row
-	ints      []int // slab for port values
+	ints      []int    // slab for port values
+	pad       []string // a short row padded to ncols fields
 
 	// Where the last record read ends, for the line of fatal errors that
 	// happen before the next record is known: its last field starts on
@@ -146,6 +157,7 @@ type Reader struct {
 	nowCache time.Time
 	nowRows  int // rows validated since nowCache was read
 }
+
 
 // clockEvery is how many rows share one reading of the clock.
 const clockEvery = 256
@@ -163,10 +175,10 @@ func (r *Reader) now() time.Time {
 
 // NewReader reads the header of r (or detects that there is none) and
 // returns a Reader positioned on the first row. A header that cannot be used
-// is a *HeaderError.
+// (or an empty file) is a *HeaderError; a first record larger than
+// MaxRecordBytes, or an error of r, is a *LineError.
 func NewReader(r io.Reader, opt Options) (*Reader, error) {
 	rd := &Reader{
-		v:             opt.Validator,
 		requireTarget: opt.RequireTarget,
 		maxRows:       opt.MaxRows,
 		maxRecord:     int64(opt.MaxRecordBytes),
@@ -192,7 +204,14 @@ func NewReader(r io.Reader, opt Options) (*Reader, error) {
 	}
 	rd.logRequired = logRequiredError(rd.v)
 
-	rd.g = &guard{r: r, limit: rd.maxRecord + bufSize}
+	bufSize := opt.bufSize
+	if bufSize <= 0 {
+		bufSize = defaultBufSize
+	}
+	// At least 4096 bytes, or csv.NewReader would put a buffer of its own
+	// in front of rd.br, which atEOF and reset must see.
+	bufSize = max(bufSize, 4096)
+	rd.g = &guard{r: r, limit: rd.maxRecord + 3} // 3: a BOM
 	rd.br = bufio.NewReaderSize(rd.g, bufSize)
 	if b, _ := rd.br.Peek(3); bytes.Equal(b, []byte("\uFEFF")) {
 		rd.br.Discard(3)
@@ -211,10 +230,13 @@ func NewReader(r io.Reader, opt Options) (*Reader, error) {
 		}
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
+			switch {
+			case rd.g.tripped:
+				return nil, &LineError{Line: rd.nextLine(), Err: ErrRecordTooLarge, Msg: fmt.Sprintf("the first record is larger than %d bytes: this is not a bulk CSV of incidents", rd.maxRecord)}
+			case errors.As(err, &pe):
 				return nil, &HeaderError{Line: pe.StartLine, Msg: "the first line is not valid CSV: " + csvProblem(pe)}
 			}
-			return nil, &HeaderError{Line: 1, Msg: "reading the header: " + err.Error()}
+			return nil, &LineError{Line: rd.nextLine(), Err: err, Msg: "reading the file: " + err.Error()}
 		}
 		rd.noteEnd(rec)
 		if !blank(rec) {
@@ -241,7 +263,7 @@ func NewReader(r io.Reader, opt Options) (*Reader, error) {
 	for _, i := range rd.cols {
 		rd.ncols = max(rd.ncols, i+1)
 	}
-	rd.g.reset(rd.maxRecord)
+	rd.reset()
 	return rd, nil
 }
 
@@ -288,7 +310,14 @@ func (r *Reader) Next() (*Row, error) {
 func (r *Reader) noteEnd(rec []string) {
 	r.lastLine, _ = r.cr.FieldPos(len(rec) - 1)
 	r.lastVal = rec[len(rec)-1]
-	r.g.reset(r.maxRecord)
+	r.reset()
+}
+
+// reset allows the next record MaxRecordBytes from where it starts: the end
+// of the last record read, which is where csv stopped consuming the buffer.
+func (r *Reader) reset() {
+	r.g.limit = r.g.n - int64(r.br.Buffered()) + r.maxRecord
+	r.g.tripped = false
 }
 
 // nextLine is the line after the last record read: where the next one
@@ -302,12 +331,14 @@ func (r *Reader) fatal(line int, err error, format string, args ...any) (*Row, e
 	return nil, r.err
 }
 
-func (r *Reader) count(line int) (*Row, error) {
+// count counts the row that starts on line against MaxRows.
+func (r *Reader) count(line int) error {
 	r.rows++
 	if r.maxRows > 0 && r.rows > r.maxRows {
-		return r.fatal(line, ErrTooManyRows, "more than %d rows: split the file", r.maxRows)
+		_, err := r.fatal(line, ErrTooManyRows, "more than %d rows: split the file", r.maxRows)
+		return err
 	}
-	return nil, nil
+	return nil
 }
 
 func (r *Reader) readError(err error) (*Row, error) {
@@ -327,11 +358,11 @@ func (r *Reader) readError(err error) (*Row, error) {
 		return r.fatal(pe.StartLine, ErrUnclosedQuote,
 			"the quoted field that opens on this line is not closed properly and runs to the end of the file (line %d): every line after it is lost; double the quotes inside a quoted field (\"\")", pe.Line)
 	}
-	if _, err := r.count(pe.StartLine); err != nil {
+	if err := r.count(pe.StartLine); err != nil {
 		return nil, err
 	}
 	r.lastLine, r.lastVal = pe.Line, ""
-	r.g.reset(r.maxRecord)
+	r.reset()
 	r.row = Row{Line: pe.StartLine, Errors: report.Errors{{Field: "row", Code: report.CodeInvalid, Message: csvProblem(pe)}}}
 	return &r.row, nil
 }
@@ -370,16 +401,19 @@ func blank(rec []string) bool {
 
 // record turns the record rec, starting on line, into r.row.
 func (r *Reader) record(rec []string, line int) (*Row, error) {
-	if _, err := r.count(line); err != nil {
+	if err := r.count(line); err != nil {
 		return nil, err
 	}
 	row := &r.row
 	*row = Row{Line: line}
 	inc := &row.Incident
-	if len(rec) < r.ncols { // short rows: missing fields are empty
-		var full [numCols]string
-		copy(full[:], rec)
-		rec = full[:r.ncols]
+	if len(rec) < r.ncols { // a short row: the missing fields are empty
+		if len(r.pad) < r.ncols {
+			r.pad = make([]string, r.ncols)
+		}
+		n := copy(r.pad, rec)
+		clear(r.pad[n:])
+		rec = r.pad[:r.ncols]
 	}
 	c := &r.cols
 	inc.SourceIP = strings.TrimSpace(rec[c[colIP]])
@@ -482,6 +516,7 @@ func (r *Reader) port(s string, col int, es *report.Errors) *int {
 
 // guard fails the reads that would take one record past the bound, so that
 // encoding/csv, which has no limit of its own, never buffers more than that.
+// Reader.reset moves the bound after each record.
 type guard struct {
 	r     io.Reader
 	n     int64 // bytes delivered
@@ -489,10 +524,6 @@ type guard struct {
 
 	tripped bool // the bound was hit: the input is cut in the middle of a record
 }
-
-// reset allows max bytes beyond what was already delivered: a record that
-// starts in the buffered bytes may be that long at least.
-func (g *guard) reset(max int64) { g.limit = g.n + max }
 
 func (g *guard) Read(p []byte) (int, error) {
 	if g.n >= g.limit {
