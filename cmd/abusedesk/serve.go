@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -79,6 +80,14 @@ func cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	log.Info("abusedesk serving", "addr", "http://"+ln.Addr().String(), "db", st.Dialect)
+	if path := os.Getenv("ABUSEDESK_CPUPROFILE"); path != "" { // for performance work
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	return run(ctx, log, st, &f, ln, nil)
 }
 

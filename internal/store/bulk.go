@@ -149,7 +149,7 @@ func (s *Store) bulkHead(ctx context.Context, t tx, nb *NewBulk) (BulkResult, in
 	at := nb.ReceivedAt.UTC()
 	// The hash and size are known only once the upload is read: the row is
 	// completed in bulkTail, inside the same transaction.
-	rawID, err := s.insertRaw(ctx, t, "", "", 0, nb.Channel, at)
+	rawID, err := s.insertRaw(ctx, t, "", "", 0, nb.Channel, at, nil)
 	if err != nil {
 		return res, 0, err
 	}

@@ -19,11 +19,11 @@ func (s *Store) InsertLegalRequest(ctx context.Context, q *report.LegalRequest, 
 	}
 	defer t.Rollback()
 	sum := sha256.Sum256(raw)
-	rawID, err := s.insertRaw(ctx, sqlTx{t, s}, hex.EncodeToString(sum[:]), contentType, int64(len(raw)), channel, at.UTC())
-	if err != nil {
-		return "", err
+	if raw == nil {
+		raw = []byte{}
 	}
-	if err := (sqlTx{t, s}).exec(ctx, s.Q("insert-raw-chunk"), rawID, 0, raw); err != nil {
+	rawID, err := s.insertRaw(ctx, sqlTx{t, s}, hex.EncodeToString(sum[:]), contentType, int64(len(raw)), channel, at.UTC(), raw)
+	if err != nil {
 		return "", err
 	}
 	ids, _ := json.Marshal(q.Identifiers)
@@ -78,8 +78,11 @@ func (s *Store) RawSubmission(ctx context.Context, rawID int64) (sha string, bod
 	var ct, ch string
 	var size int64
 	var at time.Time
-	if err = s.R.QueryRowContext(ctx, s.Q("raw-meta"), rawID).Scan(&sha, &ct, &size, &ch, &at); err != nil {
+	if err = s.R.QueryRowContext(ctx, s.Q("raw-meta"), rawID).Scan(&sha, &ct, &size, &ch, &at, &body); err != nil {
 		return
+	}
+	if body != nil {
+		return sha, body, nil
 	}
 	rows, err := s.R.QueryContext(ctx, s.Q("raw-chunks"), rawID)
 	if err != nil {

@@ -55,9 +55,17 @@ func loadQueries(dialect string) (map[string]string, error) {
 			q[k] = v
 		}
 	}
-	if dialect == SQLite {
-		for k, v := range q {
-			q[k] = anonymousPlaceholders(v)
+	// "X:exec" is X without its "RETURNING id": on SQLite an Exec and
+	// LastInsertId cost less than a query and its rows.
+	for k, v := range q {
+		if dialect == SQLite {
+			v = anonymousPlaceholders(v)
+			q[k] = v
+		}
+		if strings.HasSuffix(v, " RETURNING id;") && dialect == SQLite {
+			q[k+":exec"] = strings.TrimSuffix(v, " RETURNING id;") + ";"
+		} else {
+			q[k+":exec"] = v
 		}
 	}
 	return q, nil

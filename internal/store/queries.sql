@@ -3,8 +3,8 @@
 -- A dialect overrides a statement in queries_<dialect>.sql under the same name.
 
 -- name: insert-raw
-INSERT INTO raw_submissions (sha256, content_type, size, channel, received_at)
-VALUES ($1, $2, $3, $4, $5) RETURNING id;
+INSERT INTO raw_submissions (sha256, content_type, size, channel, received_at, body)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING id;
 
 -- name: insert-raw-chunk
 INSERT INTO raw_chunks (raw_id, seq, data) VALUES ($1, $2, $3);
@@ -13,7 +13,7 @@ INSERT INTO raw_chunks (raw_id, seq, data) VALUES ($1, $2, $3);
 SELECT data FROM raw_chunks WHERE raw_id = $1 ORDER BY seq;
 
 -- name: raw-meta
-SELECT sha256, content_type, size, channel, received_at FROM raw_submissions WHERE id = $1;
+SELECT sha256, content_type, size, channel, received_at, body FROM raw_submissions WHERE id = $1;
 
 -- name: insert-report
 INSERT INTO reports (public_id, token_hash, type, subtype, channel, status, lane, language,

@@ -64,15 +64,9 @@ func (s *Store) insertReport(ctx context.Context, t tx, nr *NewReport) (Receipt,
 		nr.Raw = []byte{} // an empty submission is stored as empty, not NULL
 	}
 	sum := sha256.Sum256(nr.Raw)
-	rawID, err := s.insertRaw(ctx, t, hex.EncodeToString(sum[:]), nr.ContentType, int64(len(nr.Raw)), nr.Channel, at)
+	rawID, err := s.insertRaw(ctx, t, hex.EncodeToString(sum[:]), nr.ContentType, int64(len(nr.Raw)), nr.Channel, at, nr.Raw)
 	if err != nil {
 		return Receipt{}, err
-	}
-	for seq, off := 0, 0; off < len(nr.Raw) || seq == 0; seq, off = seq+1, off+RawChunkSize {
-		end := min(off+RawChunkSize, len(nr.Raw))
-		if err := t.exec(ctx, s.Q("insert-raw-chunk"), rawID, seq, nr.Raw[off:end]); err != nil {
-			return Receipt{}, err
-		}
 	}
 	rc := Receipt{PublicID: NewPublicID("R-"), Token: NewToken(), Status: report.StatusReceived}
 	rc.ID, err = s.insertReportRow(ctx, t, rc, nr, rawID, itemCount(r))
@@ -107,10 +101,13 @@ func itemCount(r *report.Report) int {
 	return n
 }
 
-func (s *Store) insertRaw(ctx context.Context, t tx, sha, contentType string, size int64, channel string, at time.Time) (int64, error) {
-	var id int64
-	_, err := t.scan(ctx, s.Q("insert-raw"), []any{sha, contentType, size, channel, at}, &id)
-	return id, err
+// insertRaw records a submission; body is nil when it comes in chunks.
+func (s *Store) insertRaw(ctx context.Context, t tx, sha, contentType string, size int64, channel string, at time.Time, body []byte) (int64, error) {
+	var b any
+	if body != nil {
+		b = body
+	}
+	return t.insertID(ctx, s.Q("insert-raw"), s.Q("insert-raw:exec"), sha, contentType, size, channel, at, b)
 }
 
 func (s *Store) insertReportRow(ctx context.Context, t tx, rc Receipt, nr *NewReport, rawID int64, items int) (int64, error) {
@@ -124,13 +121,10 @@ func (s *Store) insertReportRow(ctx context.Context, t tx, rc Receipt, nr *NewRe
 		b, _ := json.Marshal(map[string]any{"dmca": r.DMCA})
 		details = string(b)
 	}
-	var id int64
-	_, err := t.scan(ctx, s.Q("insert-report"), []any{
+	return t.insertID(ctx, s.Q("insert-report"), s.Q("insert-report:exec"),
 		rc.PublicID, HashToken(rc.Token), r.Type, r.Subtype, nr.Channel, rc.Status, r.Lane, r.Language,
 		r.Reporter.Name, r.Reporter.Email, r.Reporter.Organization, r.Reporter.Kind,
-		r.ShareContactWithCustomer, r.Description, details, items, rawID, nr.ReceivedAt.UTC(),
-	}, &id)
-	return id, err
+		r.ShareContactWithCustomer, r.Description, details, items, rawID, nr.ReceivedAt.UTC())
 }
 
 func (s *Store) recordConsent(ctx context.Context, t tx, reportID int64, granted bool, channel string, at time.Time) error {

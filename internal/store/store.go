@@ -133,6 +133,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		texts = append(texts, q)
 	}
 	for _, q := range texts {
+		if _, ok := s.stmts[q]; ok {
+			continue
+		}
 		st, err := s.W.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("prepare %q: %w", q, err)

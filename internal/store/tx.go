@@ -14,6 +14,9 @@ type tx interface {
 	exec(ctx context.Context, q string, args ...any) error
 	// scan runs a one-row query; ok is false when it returned no row.
 	scan(ctx context.Context, q string, args []any, dest ...any) (ok bool, err error)
+	// insertID runs an INSERT and returns the new row's id: qExec (no
+	// RETURNING) with LastInsertId on SQLite, q with RETURNING elsewhere.
+	insertID(ctx context.Context, q, qExec string, args ...any) (int64, error)
 }
 
 // sqlTx runs statements prepared once per connection: on SQLite, parsing
@@ -48,6 +51,28 @@ func (t sqlTx) exec(ctx context.Context, q string, args ...any) error {
 	return err
 }
 
+func (t sqlTx) insertID(ctx context.Context, q, qExec string, args ...any) (int64, error) {
+	if t.s == nil || t.s.Dialect != SQLite {
+		var id int64
+		_, err := t.scan(ctx, q, args, &id)
+		return id, err
+	}
+	st, err := t.stmt(ctx, qExec)
+	if err != nil {
+		return 0, err
+	}
+	var res sql.Result
+	if st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = t.ExecContext(ctx, qExec, args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
 func (t sqlTx) scan(ctx context.Context, q string, args []any, dest ...any) (bool, error) {
 	st, err := t.stmt(ctx, q)
 	if err != nil {
@@ -71,6 +96,12 @@ type pgxTx struct{ pgx.Tx }
 func (t pgxTx) exec(ctx context.Context, q string, args ...any) error {
 	_, err := t.Exec(ctx, q, args...)
 	return err
+}
+
+func (t pgxTx) insertID(ctx context.Context, q, _ string, args ...any) (int64, error) {
+	var id int64
+	_, err := t.scan(ctx, q, args, &id)
+	return id, err
 }
 
 func (t pgxTx) scan(ctx context.Context, q string, args []any, dest ...any) (bool, error) {

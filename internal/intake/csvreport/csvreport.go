@@ -158,7 +158,6 @@ type Reader struct {
 	nowRows  int // rows validated since nowCache was read
 }
 
-
 // clockEvery is how many rows share one reading of the clock.
 const clockEvery = 256
 

@@ -1,14 +1,16 @@
 -- +goose Up
 -- Raw submissions are kept unchanged with their SHA-256 (DESIGN.md: nothing
--- acknowledged is lost; evidence is kept as received). Bodies are stored in
--- chunks so a 200 MB CSV never has to sit in memory.
+-- acknowledged is lost; evidence is kept as received). A body that arrives
+-- whole (JSON, XARF) is stored inline; a streamed one (a 200 MB CSV) in
+-- chunks, so it never has to sit in memory.
 CREATE TABLE raw_submissions (
     id           INTEGER PRIMARY KEY,
     sha256       TEXT     NOT NULL,
     content_type TEXT     NOT NULL,
     size         INTEGER  NOT NULL,
     channel      TEXT     NOT NULL,
-    received_at  DATETIME NOT NULL
+    received_at  DATETIME NOT NULL,
+    body         BLOB
 );
 CREATE TABLE raw_chunks (
     raw_id INTEGER NOT NULL REFERENCES raw_submissions (id),
@@ -39,7 +41,6 @@ CREATE TABLE reports (
     created_at     DATETIME NOT NULL
 );
 CREATE INDEX reports_reporter_email ON reports (reporter_email);
-CREATE INDEX reports_created_at ON reports (created_at);
 CREATE TABLE incidents (
     id            INTEGER PRIMARY KEY,
     report_id     INTEGER  NOT NULL REFERENCES reports (id),
