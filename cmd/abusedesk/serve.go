@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -78,6 +79,12 @@ func cmdServe(ctx context.Context, args []string) error {
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOGC") == "" {
+		// The live heap is small (tens of MB) and garbage is mostly
+		// per-request: collecting less often bought 9% more reports/s
+		// (bench/json.sh) for a heap that stays small.
+		debug.SetGCPercent(400)
 	}
 	log.Info("abusedesk serving", "addr", "http://"+ln.Addr().String(), "db", st.Dialect)
 	if path := os.Getenv("ABUSEDESK_CPUPROFILE"); path != "" { // for performance work

@@ -112,40 +112,56 @@ func (s *Store) insertRaw(ctx context.Context, t tx, sha, contentType string, si
 
 func (s *Store) insertReportRow(ctx context.Context, t tx, rc Receipt, nr *NewReport, rawID int64, items int) (int64, error) {
 	r := nr.Report
-	var details any // NULL unless the report carries a message or a notice
-	switch {
-	case r.EmailMessage != nil:
-		b, _ := json.Marshal(map[string]any{"email_message": r.EmailMessage})
-		details = string(b)
-	case r.DMCA != nil:
-		b, _ := json.Marshal(map[string]any{"dmca": r.DMCA})
-		details = string(b)
-	}
 	return t.insertID(ctx, s.Q("insert-report"), s.Q("insert-report:exec"),
 		rc.PublicID, HashToken(rc.Token), r.Type, r.Subtype, nr.Channel, rc.Status, r.Lane, r.Language,
 		r.Reporter.Name, r.Reporter.Email, r.Reporter.Organization, r.Reporter.Kind,
-		r.ShareContactWithCustomer, r.Description, details, items, rawID, nr.ReceivedAt.UTC())
+		r.ShareContactWithCustomer, r.Description, reportDetails(r), items, rawID, nr.ReceivedAt.UTC())
+}
+
+// recordConsent writes the reporter's consent to the ledger. The ledger
+// holds acts: a grant, later a revocation. No row means never granted, the
+// default, so a report without consent writes none.
+// reportDetails is the JSON of what a report carries besides items: the
+// message of an email report, the notice of a DMCA report; NULL otherwise.
+func reportDetails(r *report.Report) any {
+	switch {
+	case r.EmailMessage != nil:
+		b, _ := json.Marshal(map[string]any{"email_message": r.EmailMessage})
+		return string(b)
+	case r.DMCA != nil:
+		b, _ := json.Marshal(map[string]any{"dmca": r.DMCA})
+		return string(b)
+	}
+	return nil
 }
 
 func (s *Store) recordConsent(ctx context.Context, t tx, reportID int64, granted bool, channel string, at time.Time) error {
-	return t.exec(ctx, s.Q("insert-consent"), reportID, "reporter", "share_contact_with_customer", granted, channel, at)
+	if !granted {
+		return nil
+	}
+	return t.exec(ctx, s.Q("insert-consent"), reportID, "reporter", "share_contact_with_customer", true, channel, at)
 }
 
-// insertItems stores incidents (and DMCA locations given by IP) as incident
-// rows, URLs (and DMCA locations given by URL) as url rows: attribution later
-// reads items, whatever the report type.
-func (s *Store) insertItems(ctx context.Context, t tx, reportID int64, r *report.Report) error {
-	incs := r.Incidents
-	var urls []report.URLItem = r.URLs
+// itemsOf lists what a report carries as incident rows (incidents, and DMCA
+// locations given by IP) and url rows (URLs, and DMCA locations given by
+// URL): attribution later reads items, whatever the report type.
+func itemsOf(r *report.Report) ([]report.Incident, []report.URLItem) {
+	incs, urls := r.Incidents, r.URLs
 	if r.DMCA != nil {
 		for _, it := range r.DMCA.Infringing {
 			if it.URL != "" {
 				urls = append(urls, report.URLItem{URL: it.URL, Description: "infringing material"})
 			} else {
-				incs = append(incs, report.Incident{SourceIP: it.IP, SourcePort: it.Port, Timestamp: it.Timestamp, At: it.At, Protocol: "", Log: "infringing material (DMCA notice)"})
+				incs = append(incs, report.Incident{SourceIP: it.IP, SourcePort: it.Port, Timestamp: it.Timestamp, At: it.At, Log: "infringing material (DMCA notice)"})
 			}
 		}
 	}
+	return incs, urls
+}
+
+// insertItems stores a report's items.
+func (s *Store) insertItems(ctx context.Context, t tx, reportID int64, r *report.Report) error {
+	incs, urls := itemsOf(r)
 	for off := 0; off < len(incs); off += incidentBatch {
 		end := min(off+incidentBatch, len(incs))
 		args := make([]any, 0, (end-off)*incidentCols)

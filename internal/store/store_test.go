@@ -212,3 +212,62 @@ func TestLegalRequestAndKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupCommitKeepsRowsTogether: in a batch, each report gets its own
+// raw submission, incidents and id (the SQLite path inserts a batch with
+// multi-row statements and derives the ids).
+func TestGroupCommitKeepsRowsTogether(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := s.NewWriter()
+		defer w.Close()
+		const n = 200
+		rcs := make([]store.Receipt, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := networkReport(t, fmt.Sprintf("r%d@example.org", i))
+				r.Incidents = append(r.Incidents, r.Incidents[0])
+				r.Incidents[0].Log, r.Incidents[1].Log = fmt.Sprintf("first %d", i), fmt.Sprintf("second %d", i)
+				r.ShareContactWithCustomer = i%2 == 0
+				rc, err := w.Submit(ctx, &store.NewReport{Report: r, Channel: "api", Raw: []byte(fmt.Sprintf(`{"n":%d}`, i)), ReceivedAt: time.Now()})
+				if err != nil {
+					t.Error(err)
+				}
+				rcs[i] = rc
+			}()
+		}
+		wg.Wait()
+		for i, rc := range rcs {
+			var id, rawID int64
+			var email string
+			if err := s.R.QueryRow("SELECT id, raw_id, reporter_email FROM reports WHERE public_id = $1", rc.PublicID).Scan(&id, &rawID, &email); err != nil {
+				t.Fatal(err)
+			}
+			if id != rc.ID || email != fmt.Sprintf("r%d@example.org", i) {
+				t.Fatalf("report %d: id %d (receipt says %d), email %s", i, id, rc.ID, email)
+			}
+			var logs []string
+			rows, _ := s.R.Query("SELECT log FROM incidents WHERE report_id = $1 ORDER BY seq", id)
+			for rows.Next() {
+				var l string
+				rows.Scan(&l)
+				logs = append(logs, l)
+			}
+			rows.Close()
+			if fmt.Sprint(logs) != fmt.Sprintf("[first %d second %d]", i, i) {
+				t.Errorf("report %d incidents %v", i, logs)
+			}
+			if _, body, _ := s.RawSubmission(ctx, rawID); string(body) != fmt.Sprintf(`{"n":%d}`, i) {
+				t.Errorf("report %d raw %q", i, body)
+			}
+			var consents int
+			s.R.QueryRow("SELECT count(*) FROM consents WHERE report_id = $1 AND granted", id).Scan(&consents)
+			if want := map[bool]int{true: 1, false: 0}[i%2 == 0]; consents != want {
+				t.Errorf("report %d: %d consent rows, want %d", i, consents, want)
+			}
+		}
+	})
+}
