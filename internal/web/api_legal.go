@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 
-	"abusedesk/internal/intake"
 	"abusedesk/internal/report"
 )
 
@@ -11,13 +10,9 @@ import (
 // authority for customer information, recorded in the legal queue. It is
 // not an abuse report and opens no case.
 func (s *Server) handleLegalRequest(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readJSONBody(w, r)
-	if !ok {
-		return
-	}
 	var q report.LegalRequest
-	if es := intake.DecodeStrict(body, &q); len(es) > 0 {
-		writeErrors(w, http.StatusUnprocessableEntity, es)
+	body, ok := s.decodeBody(w, r, &q)
+	if !ok {
 		return
 	}
 	id, es, err := s.intake.SubmitLegal(r.Context(), &q, body, r.Header.Get("Content-Type"))

@@ -36,6 +36,20 @@ func (s *Server) readJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, b
 	return body, true
 }
 
+// decodeBody reads a JSON body (readJSONBody) and decodes it strictly into
+// v; on any problem it has answered and returns false.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) ([]byte, bool) {
+	body, ok := s.readJSONBody(w, r)
+	if !ok {
+		return nil, false
+	}
+	if es := intake.DecodeStrict(body, v); len(es) > 0 {
+		writeErrors(w, http.StatusUnprocessableEntity, es)
+		return nil, false
+	}
+	return body, true
+}
+
 type createdBody struct {
 	ID           string `json:"id"`
 	Status       string `json:"status"`
@@ -64,13 +78,9 @@ func (s *Server) created(r *http.Request, rc store.Receipt, lang string) created
 
 // handleCreateReport is POST /api/v1/reports.
 func (s *Server) handleCreateReport(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readJSONBody(w, r)
-	if !ok {
-		return
-	}
 	var rep report.Report
-	if es := intake.DecodeStrict(body, &rep); len(es) > 0 {
-		writeErrors(w, http.StatusUnprocessableEntity, es)
+	body, ok := s.decodeBody(w, r, &rep)
+	if !ok {
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
@@ -104,13 +114,8 @@ func (s *Server) answerSubmit(w http.ResponseWriter, r *http.Request, rc store.R
 // sending it; benchmarks use it as the ceiling of the server without a
 // database.
 func (s *Server) handleValidateReport(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readJSONBody(w, r)
-	if !ok {
-		return
-	}
 	var rep report.Report
-	if es := intake.DecodeStrict(body, &rep); len(es) > 0 {
-		writeErrors(w, http.StatusUnprocessableEntity, es)
+	if _, ok := s.decodeBody(w, r, &rep); !ok {
 		return
 	}
 	if es := s.intake.Validator.Validate(&rep); len(es) > 0 {
