@@ -105,7 +105,7 @@ func seedDemo(ctx context.Context, in *intake.Service, base string) ([]string, e
 		links = append(links, fmt.Sprintf("    %-8s %-10s %s%s/status/%s?token=%s", r.Type, r.Subtype, base, prefix, rc.PublicID, rc.Token))
 	}
 	csv := "ip,timestamp,log\n203.0.113.9,2026-03-04T08:00:00+01:00,port scan 1-1024\n203.0.113.10,2026-03-04T08:00:05+01:00,port scan 1-1024\n203.0.113.11,2026-03-04 08:00:09,no zone: this row is refused\n"
-	out, es, err := in.SubmitBulk(ctx, &report.Report{Type: "network", Subtype: "port_scan", Reporter: report.Reporter{Name: "Scanner watch", Email: "watch@example.net"}}, strings.NewReader(csv), "text/csv")
+	out, es, err := in.SubmitBulk(ctx, &report.Report{Type: "network", Subtype: "port_scan", Reporter: report.Reporter{Name: "Scanner watch", Email: "watch@example.net"}}, strings.NewReader(csv), "text/csv", "")
 	if err != nil {
 		return nil, err
 	}

@@ -51,11 +51,24 @@ var ErrTooLarge = errors.New("upload too large")
 // and spooled to a temporary file on the way so that it can be stored
 // unchanged afterwards without being held in memory. Good rows are kept, bad
 // ones listed by line; a file with no good row stores nothing.
-func (s *Service) SubmitBulk(ctx context.Context, common *report.Report, file io.Reader, contentType string) (*BulkOutcome, report.Errors, error) {
+//
+// An idempotencyKey already used by the same reporter within 24 h returns
+// the first upload's receipt (Replayed) without reading the file, so a
+// client may retry an upload whose answer it lost.
+func (s *Service) SubmitBulk(ctx context.Context, common *report.Report, file io.Reader, contentType, idempotencyKey string) (*BulkOutcome, report.Errors, error) {
 	started := s.Now()
 	if es := s.Validator.ValidateBulk(common); len(es) > 0 {
 		countRejects(ChannelCSV, es.Codes())
 		return nil, es, nil
+	}
+	if idempotencyKey != "" {
+		rc, ok, err := s.Store.IdempotentReport(ctx, common.Reporter.Email, idempotencyKey, started)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			return s.replayBulk(ctx, rc)
+		}
 	}
 	spool, err := os.CreateTemp("", "abusedesk-upload-*.csv")
 	if err != nil {
@@ -79,7 +92,7 @@ func (s *Service) SubmitBulk(ctx context.Context, common *report.Report, file io
 	src := newRowSource(ctx, rd, s.Bulk.MaxListedRejects)
 	defer src.stop()
 	res, err := s.Store.InsertBulk(ctx, &store.NewBulk{
-		Report: common, Channel: ChannelCSV, ReceivedAt: started,
+		Report: common, Channel: ChannelCSV, ReceivedAt: started, IdempotencyKey: idempotencyKey,
 		Raw: func() (io.Reader, string, string, int64, error) {
 			// Whatever the parser did not read (after a fatal error there is
 			// nothing to store anyway) is not part of a stored upload.
@@ -108,9 +121,21 @@ func (s *Service) SubmitBulk(ctx context.Context, common *report.Report, file io
 	case err != nil:
 		return nil, nil, err
 	}
+	if out.Replayed { // lost a race against the same upload
+		return s.replayBulk(ctx, out.Receipt)
+	}
 	reportsAccepted.WithLabelValues(common.Type, ChannelCSV).Inc()
 	itemsAccepted.WithLabelValues(ChannelCSV).Add(float64(res.Accepted))
 	return out, nil, nil
+}
+
+// replayBulk answers a repeated upload with the first one's receipt and
+// counts.
+func (s *Service) replayBulk(ctx context.Context, rc store.Receipt) (*BulkOutcome, report.Errors, error) {
+	out := &BulkOutcome{BulkResult: store.BulkResult{Receipt: rc}}
+	var err error
+	out.Accepted, out.RejectedCount, out.Rejected, err = s.Store.BulkImportOf(ctx, rc.PublicID)
+	return out, nil, err
 }
 
 // rowSource feeds the store from a parser goroutine, in batches so that the

@@ -17,6 +17,9 @@ type NewBulk struct {
 	Report     *report.Report // the common fields; Incidents come from the source
 	Channel    string
 	ReceivedAt time.Time
+	// IdempotencyKey, when set, is claimed for this report in the same
+	// transaction (see NewReport).
+	IdempotencyKey string
 	// Raw is called once every incident has been read, to store the upload
 	// unchanged: the reader of its bytes, their SHA-256 (hex) and size.
 	Raw func() (r io.Reader, contentType, sha string, size int64, err error)
@@ -96,9 +99,22 @@ func (s *Store) InsertBulk(ctx context.Context, nb *NewBulk, src IncidentSource,
 		return res, ErrBulkEmpty
 	}
 	if err := s.bulkTail(ctx, sqlTx{t, s}, nb, &res, rawID, rejects); err != nil {
-		return res, err
+		return s.bulkRace(ctx, nb, res, err)
 	}
 	return res, t.Commit()
+}
+
+// bulkRace turns a lost Idempotency-Key race into the winner's receipt: the
+// same upload sent twice at once is stored once.
+func (s *Store) bulkRace(ctx context.Context, nb *NewBulk, res BulkResult, err error) (BulkResult, error) {
+	if !errors.Is(err, errIdempotencyRace) {
+		return res, err
+	}
+	rc, ok, lerr := s.IdempotentReport(ctx, nb.Report.Reporter.Email, nb.IdempotencyKey, nb.ReceivedAt)
+	if lerr != nil || !ok {
+		return res, errors.Join(err, lerr)
+	}
+	return BulkResult{Receipt: rc}, nil
 }
 
 // insertBulkPostgres is InsertBulk on native pgx, for COPY: DESIGN.md
@@ -139,7 +155,8 @@ func (s *Store) insertBulkPostgres(ctx context.Context, nb *NewBulk, src Inciden
 		return res, ErrBulkEmpty
 	}
 	if err := s.bulkTail(ctx, t, nb, &res, rawID, rejects); err != nil {
-		return res, err
+		ptx.Rollback(ctx)
+		return s.bulkRace(ctx, nb, res, err)
 	}
 	return res, ptx.Commit(ctx)
 }
@@ -191,8 +208,22 @@ func (s *Store) bulkTail(ctx context.Context, t tx, nb *NewBulk, res *BulkResult
 		return err
 	}
 	nrej, list := rejects()
-	res.ImportID, err = s.insertImport(ctx, t, &res.ID, "finished", res.Accepted, nrej, list, nb.ReceivedAt)
-	return err
+	if res.ImportID, err = s.insertImport(ctx, t, &res.ID, "finished", res.Accepted, nrej, list, nb.ReceivedAt); err != nil {
+		return err
+	}
+	if nb.IdempotencyKey != "" {
+		at := nb.ReceivedAt.UTC()
+		var got int64
+		ok, err := t.scan(ctx, s.Q("claim-idempotency-key"),
+			[]any{nb.Report.Reporter.Email, nb.IdempotencyKey, res.ID, res.Token, at, at.Add(-IdempotencyWindow)}, &got)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errIdempotencyRace
+		}
+	}
+	return nil
 }
 
 func (s *Store) insertImport(ctx context.Context, t tx, reportID *int64, status string, accepted, rejected int, list []BulkReject, started time.Time) (int64, error) {
@@ -221,4 +252,28 @@ func (s *Store) RecordRejectedImport(ctx context.Context, rejected int, list []B
 		return 0, err
 	}
 	return id, t.Commit()
+}
+
+// BulkImportOf reads back the import session of a bulk report, with its
+// kept rejects, so a replayed upload is answered like the first.
+func (s *Store) BulkImportOf(ctx context.Context, publicID string) (accepted, rejected int, list []BulkReject, err error) {
+	var id int64
+	if err = s.R.QueryRowContext(ctx, s.Q("bulk-import-by-report"), publicID).Scan(&id, &accepted, &rejected); err != nil {
+		return
+	}
+	rows, err := s.R.QueryContext(ctx, s.Q("bulk-rejects"), id)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	list = []BulkReject{}
+	for rows.Next() {
+		var r BulkReject
+		if err = rows.Scan(&r.Line, &r.Field, &r.Code, &r.Message); err != nil {
+			return
+		}
+		list = append(list, r)
+	}
+	err = rows.Err()
+	return
 }

@@ -108,3 +108,7 @@ SELECT id, name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL;
 
 -- name: update-raw-meta
 UPDATE raw_submissions SET sha256 = $2, size = $3, content_type = $4 WHERE id = $1;
+
+-- name: bulk-import-by-report
+SELECT bi.id, bi.accepted, bi.rejected FROM bulk_imports bi JOIN reports r ON r.id = bi.report_id
+WHERE r.public_id = $1;

@@ -259,6 +259,18 @@ func (s *Store) InsertReport(ctx context.Context, nr *NewReport) (Receipt, error
 	return rc, t.Commit()
 }
 
+// IdempotentReport finds the report an Idempotency-Key of this reporter
+// named within the window before at.
+func (s *Store) IdempotentReport(ctx context.Context, email, key string, at time.Time) (Receipt, bool, error) {
+	var rc Receipt
+	err := s.R.QueryRowContext(ctx, s.Q("idempotent-report"), email, key, at.UTC().Add(-IdempotencyWindow)).Scan(&rc.PublicID, &rc.Status, &rc.Token)
+	if isNoRows(err) {
+		return rc, false, nil
+	}
+	rc.Replayed = err == nil
+	return rc, err == nil, err
+}
+
 // ReportStatus is what a status token lets its holder read: never anything
 // about the customer.
 type ReportStatus struct {

@@ -44,6 +44,11 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "", "invalid_multipart", "the multipart body could not be read: "+err.Error())
 		return
 	}
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > 255 {
+		writeError(w, http.StatusBadRequest, "Idempotency-Key", report.CodeTooLarge, "an Idempotency-Key is at most 255 characters")
+		return
+	}
 	var common *report.Report
 	for {
 		part, err := mr.NextPart()
@@ -78,7 +83,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) {
 				writeError(w, http.StatusUnprocessableEntity, "report", report.CodeRequired, "send the \"report\" part (JSON: type, subtype, reporter…) before the \"file\" part")
 				return
 			}
-			out, es, err := s.intake.SubmitBulk(r.Context(), common, part, part.Header.Get("Content-Type"))
+			out, es, err := s.intake.SubmitBulk(r.Context(), common, part, part.Header.Get("Content-Type"), key)
 			switch {
 			case errors.Is(err, intake.ErrTooLarge):
 				writeError(w, http.StatusRequestEntityTooLarge, "file", report.CodeTooLarge, "the file is larger than "+humanBytes(s.intake.Bulk.MaxBytes)+": split it")
@@ -99,8 +104,13 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) {
 				if out.Rejected == nil {
 					out.Rejected = []store.BulkReject{}
 				}
+				code := http.StatusCreated
+				if out.Replayed { // the first upload's receipt and counts
+					w.Header().Set("Idempotent-Replayed", "true")
+					code = http.StatusOK
+				}
 				w.Header().Set("Location", "/api/v1/reports/"+out.PublicID)
-				writeJSON(w, http.StatusCreated, bulkBody{ID: out.PublicID, Accepted: out.Accepted, Rejected: out.Rejected,
+				writeJSON(w, code, bulkBody{ID: out.PublicID, Accepted: out.Accepted, Rejected: out.Rejected,
 					RejectedCount: out.RejectedCount, StatusURL: s.statusURL(r, out.Receipt, common.Language),
 					StatusAPIURL: s.statusAPIURL(r, out.Receipt)})
 			}

@@ -345,3 +345,23 @@ func TestXARFCorpusOverHTTP(t *testing.T) {
 		}
 	}
 }
+
+func TestBulkIdempotencyKey(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		srv := newTestServer(t, st, Config{})
+		u := srv.URL + "/api/v1/reports/bulk"
+		csv := "ip,timestamp,log\n203.0.113.7,2026-03-02T10:00:00Z,scan\n203.0.113.8,2026-03-02T10:00:00,naive\n"
+		ct, body := multipartBody(t, [2]string{"report", bulkCommon}, [2]string{"file", csv})
+		r1, m1 := post(t, u, ct, body, "Idempotency-Key", "upload-1")
+		r2, m2 := post(t, u, ct, body, "Idempotency-Key", "upload-1")
+		if r1.StatusCode != 201 || r2.StatusCode != 200 || r2.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("statuses %d %d", r1.StatusCode, r2.StatusCode)
+		}
+		if m1["id"] != m2["id"] || m2["accepted"] != 1.0 || m2["rejected_count"] != 1.0 || len(m2["rejected"].([]any)) != 1 {
+			t.Errorf("replay %v / %v", m1, m2)
+		}
+		if r, i := counts(t, st); r != 1 || i != 1 {
+			t.Errorf("a retried upload was stored twice: %d reports %d incidents", r, i)
+		}
+	})
+}

@@ -814,7 +814,8 @@ func (s *Server) formBulk(w http.ResponseWriter, r *http.Request, t tr, v url.Va
 		}
 	}
 	b := buildReport(typ, t.lang, v, false)
-	out, es, err := s.intake.SubmitBulk(r.Context(), b.rep, file, contentType)
+	// No Idempotency-Key: the form fields do not tell one file from another.
+	out, es, err := s.intake.SubmitBulk(r.Context(), b.rep, file, contentType, "")
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.Is(err, intake.ErrTooLarge) || errors.As(err, &mbe):
