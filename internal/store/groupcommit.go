@@ -5,6 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // Writer stores reports with group commit: requests that arrive while a
@@ -47,6 +51,7 @@ func (s *Store) NewWriter() *Writer {
 
 // Submit stores nr and returns once it is committed.
 func (w *Writer) Submit(ctx context.Context, nr *NewReport) (rc Receipt, err error) {
+	nr.prepare()
 	j := &job{ctx: ctx, nr: nr, done: make(chan struct{})}
 	defer func() {
 		if recover() != nil { // send on closed channel: shutting down
@@ -70,6 +75,19 @@ func (w *Writer) Close() {
 	w.wg.Wait()
 }
 
+var (
+	commitBatch = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "abusedesk_store_commit_batch_reports",
+		Help:    "Reports per group commit.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
+	})
+	commitSeconds = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "abusedesk_store_commit_seconds",
+		Help:    "Time to insert and commit one group of reports.",
+		Buckets: []float64{.0005, .001, .002, .004, .008, .016, .032, .064, .128, .5, 2},
+	})
+)
+
 func (w *Writer) loop() {
 	defer w.wg.Done()
 	batch := make([]*job, 0, w.maxBatch)
@@ -87,7 +105,11 @@ func (w *Writer) loop() {
 				break drain
 			}
 		}
-		if err := w.commit(batch); err != nil && (len(batch) > 1 || errors.Is(err, errIdempotencyRace)) {
+		start := time.Now()
+		err := w.commit(batch)
+		commitBatch.Observe(float64(len(batch)))
+		commitSeconds.Observe(time.Since(start).Seconds())
+		if err != nil && (len(batch) > 1 || errors.Is(err, errIdempotencyRace)) {
 			// One bad report must not fail the others: retry each alone.
 			for _, j := range batch {
 				j.err = w.commitAlone(j)

@@ -24,6 +24,32 @@ type NewReport struct {
 	ContentType    string
 	IdempotencyKey string
 	ReceivedAt     time.Time
+
+	p *preparedReport
+}
+
+// preparedReport is what can be computed before the writer takes a report:
+// the group-commit writer is SQLite's one bottleneck, so hashing and id
+// drawing happen on the request's goroutine (Writer.Submit).
+type preparedReport struct {
+	sha       string
+	publicID  string
+	token     string
+	tokenHash []byte
+	details   any
+}
+
+func (nr *NewReport) prepare() *preparedReport {
+	if nr.p == nil {
+		if nr.Raw == nil {
+			nr.Raw = []byte{} // an empty submission is stored as empty, not NULL
+		}
+		sum := sha256.Sum256(nr.Raw)
+		tok := NewToken()
+		nr.p = &preparedReport{sha: hex.EncodeToString(sum[:]), publicID: NewPublicID("R-"), token: tok,
+			tokenHash: HashToken(tok), details: reportDetails(nr.Report)}
+	}
+	return nr.p
 }
 
 // Receipt is what the reporter gets back.
@@ -60,15 +86,12 @@ func (s *Store) insertReport(ctx context.Context, t tx, nr *NewReport) (Receipt,
 			return rc, nil
 		}
 	}
-	if nr.Raw == nil {
-		nr.Raw = []byte{} // an empty submission is stored as empty, not NULL
-	}
-	sum := sha256.Sum256(nr.Raw)
-	rawID, err := s.insertRaw(ctx, t, hex.EncodeToString(sum[:]), nr.ContentType, int64(len(nr.Raw)), nr.Channel, at, nr.Raw)
+	p := nr.prepare()
+	rawID, err := s.insertRaw(ctx, t, p.sha, nr.ContentType, int64(len(nr.Raw)), nr.Channel, at, nr.Raw)
 	if err != nil {
 		return Receipt{}, err
 	}
-	rc := Receipt{PublicID: NewPublicID("R-"), Token: NewToken(), Status: report.StatusReceived}
+	rc := Receipt{PublicID: p.publicID, Token: p.token, Status: report.StatusReceived}
 	rc.ID, err = s.insertReportRow(ctx, t, rc, nr, rawID, itemCount(r))
 	if err != nil {
 		return rc, err
@@ -115,7 +138,7 @@ func (s *Store) insertReportRow(ctx context.Context, t tx, rc Receipt, nr *NewRe
 	return t.insertID(ctx, s.Q("insert-report"), s.Q("insert-report:exec"),
 		rc.PublicID, HashToken(rc.Token), r.Type, r.Subtype, nr.Channel, rc.Status, r.Lane, r.Language,
 		r.Reporter.Name, r.Reporter.Email, r.Reporter.Organization, r.Reporter.Kind,
-		r.ShareContactWithCustomer, r.Description, reportDetails(r), items, rawID, nr.ReceivedAt.UTC())
+		r.ShareContactWithCustomer, r.Description, nr.prepare().details, items, rawID, nr.ReceivedAt.UTC())
 }
 
 // recordConsent writes the reporter's consent to the ledger. The ledger

@@ -128,7 +128,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		return nil
 	}
 	s.stmts = map[string]*sql.Stmt{}
-	texts := []string{s.incidentInsert(1), s.incidentInsert(incidentBatch)}
+	texts := append([]string{s.incidentInsert(1), s.incidentInsert(incidentBatch)}, batchStatements()...)
 	for _, q := range s.q {
 		texts = append(texts, q)
 	}
