@@ -50,7 +50,7 @@ func IsPostgres(dsn string) bool {
 // acknowledged report survives power loss too; group commit pays for it.
 func sqliteDSN(path string, write bool) string {
 	v := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)", "temp_store(MEMORY)"} {
 		v.Add("_pragma", p)
 	}
 	v.Set("_time_format", "sqlite")
