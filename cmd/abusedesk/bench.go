@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
@@ -33,6 +34,9 @@ import (
 )
 
 func cmdBench(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "csv-e2e" {
+		return cmdBenchE2EChild(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "csv" {
 		return errors.New("usage: abusedesk bench csv [--rows 100000,1000000] [--db postgres://…]\n(the JSON intake benchmark is bench/json.sh, which drives wrk)")
 	}
@@ -59,7 +63,7 @@ func cmdBench(ctx context.Context, args []string) error {
 		dialect = "postgres"
 	}
 	fmt.Printf("CSV bulk intake on %s, %d CPUs, %s\n", dialect, runtime.NumCPU(), runtime.Version())
-	fmt.Printf("%10s %8s | %14s %14s %14s | %8s %8s | %12s %12s\n", "rows", "MB", "bare csv r/s", "bare insert r/s", "end-to-end r/s", "ins/e2e", "csv/e2e", "peak heap MB", "peak live MB")
+	fmt.Printf("%10s %8s | %14s %14s %14s | %8s %8s | %12s %12s %12s\n", "rows", "MB", "bare csv r/s", "bare insert r/s", "end-to-end r/s", "ins/e2e", "csv/e2e", "peak heap MB", "peak live MB", "peak RSS MB")
 	for _, f := range strings.Split(*rowsFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
@@ -106,7 +110,7 @@ func benchCSVOnce(ctx context.Context, dir, admin string, n int) error {
 	bareCSV := float64(n) / time.Since(t0).Seconds()
 
 	// End to end: multipart upload over loopback into a real server.
-	e2e, peak, live, err := benchEndToEnd(ctx, dir, admin, path, n)
+	e2e, peak, live, rss, err := benchEndToEndChild(ctx, admin, path, n)
 	if err != nil {
 		return err
 	}
@@ -116,8 +120,8 @@ func benchCSVOnce(ctx context.Context, dir, admin string, n int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%10d %8.1f | %14.0f %14.0f %14.0f | %8.2f %8.2f | %12.1f %12.1f\n",
-		n, float64(size)/1e6, bareCSV, ins, e2e, ins/e2e, bareCSV/e2e, float64(peak)/1e6, float64(live)/1e6)
+	fmt.Printf("%10d %8.1f | %14.0f %14.0f %14.0f | %8.2f %8.2f | %12.1f %12.1f %12.1f\n",
+		n, float64(size)/1e6, bareCSV, ins, e2e, ins/e2e, bareCSV/e2e, float64(peak)/1e6, float64(live)/1e6, float64(rss)/1e6)
 	return nil
 }
 
@@ -337,4 +341,61 @@ func benchBareInsert(ctx context.Context, dir, admin, path string) (float64, err
 		}
 	}
 	return float64(len(rows)) / time.Since(t0).Seconds(), nil
+}
+
+// benchEndToEndChild runs the end-to-end upload in a child process, so its
+// peak resident memory (VmHWM) is the upload's alone, not the baselines'.
+func benchEndToEndChild(ctx context.Context, admin, path string, n int) (rowsPerSec float64, heap, live, rss uint64, err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "bench", "csv-e2e", "--file", path, "--rows", strconv.Itoa(n), "--db", admin)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, 0, 0, 0, fmt.Errorf("end-to-end run: %w", err)
+	}
+	var r struct {
+		RowsPerSec        float64
+		Heap, Live, VmHWM uint64
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return 0, 0, 0, 0, fmt.Errorf("end-to-end run said %q: %w", out, err)
+	}
+	return r.RowsPerSec, r.Heap, r.Live, r.VmHWM, nil
+}
+
+// cmdBenchE2EChild is the child side: one upload, figures as JSON on stdout.
+func cmdBenchE2EChild(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench csv-e2e", flag.ExitOnError)
+	file := fs.String("file", "", "CSV file")
+	rows := fs.Int("rows", 0, "rows in it")
+	db := fs.String("db", "", "as bench csv")
+	fs.Parse(args)
+	dir, err := os.MkdirTemp("", "abusedesk-bench-e2e-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	rps, heap, live, err := benchEndToEnd(ctx, dir, *db, *file, *rows)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{"RowsPerSec": rps, "Heap": heap, "Live": live, "VmHWM": vmHWM()})
+}
+
+// vmHWM is the process's peak resident set, from /proc (Linux), in bytes.
+func vmHWM() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }
