@@ -10,15 +10,11 @@ import (
 	"abusedesk/internal/report"
 )
 
-// insertBatch is the group-commit path on SQLite: the reports of one commit
-// go in a few multi-row INSERTs instead of five statements each. Statement
-// overhead through database/sql and modernc was most of the writer's time,
-// and the writer is SQLite's bottleneck (bench/json.sh).
-//
-// It relies on SQLite giving the rows of one INSERT into a rowid table
-// consecutive ids, ending at last_insert_rowid(): each new rowid is the
-// largest so far plus one (https://sqlite.org/autoinc.html), and this
-// connection is the only writer.
+// insertBatch is the group-commit path: the reports of one commit go in a
+// few multi-row INSERTs instead of five statements each. On SQLite the
+// statement overhead through database/sql and modernc was most of the
+// writer's time, and the writer is SQLite's bottleneck; on PostgreSQL each
+// statement is a round trip (bench/json.sh).
 func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 	plain := make([]*job, 0, len(jobs))
 	for _, j := range jobs {
@@ -42,7 +38,7 @@ func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 		p := j.nr.prepare()
 		args = append(args, p.sha, j.nr.ContentType, int64(len(j.nr.Raw)), j.nr.Channel, j.nr.ReceivedAt.UTC(), j.nr.Raw)
 	}
-	firstRaw, err := s.insertRows(ctx, t, "raw_submissions", rawColumns, n, args)
+	rawIDs, err := s.insertRows(ctx, t, "raw_submissions", rawColumns, n, args, true)
 	if err != nil {
 		return err
 	}
@@ -53,21 +49,21 @@ func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 		j.rc = Receipt{PublicID: p.publicID, Token: p.token, Status: report.StatusReceived}
 		args = append(args, p.publicID, p.tokenHash, r.Type, r.Subtype, j.nr.Channel, j.rc.Status, r.Lane, r.Language,
 			r.Reporter.Name, r.Reporter.Email, r.Reporter.Organization, r.Reporter.Kind,
-			r.ShareContactWithCustomer, r.Description, p.details, itemCount(r), firstRaw+int64(i), j.nr.ReceivedAt.UTC())
+			r.ShareContactWithCustomer, r.Description, p.details, itemCount(r), rawIDs[i], j.nr.ReceivedAt.UTC())
 	}
-	firstReport, err := s.insertRows(ctx, t, "reports", reportColumns, n, args)
+	reportIDs, err := s.insertRows(ctx, t, "reports", reportColumns, n, args, true)
 	if err != nil {
 		return err
 	}
 	args = args[:0]
 	rows := 0
 	for i, j := range plain {
-		j.rc.ID = firstReport + int64(i)
+		j.rc.ID = reportIDs[i]
 		incs, urls := itemsOf(j.nr.Report)
 		for k := range incs {
 			args = appendIncidentArgs(args, j.rc.ID, k+1, &incs[k])
 			if rows++; rows == maxChunk {
-				if _, err := s.insertRows(ctx, t, "incidents", incidentColumns, rows, args); err != nil {
+				if _, err := s.insertRows(ctx, t, "incidents", incidentColumns, rows, args, false); err != nil {
 					return err
 				}
 				args, rows = args[:0], 0
@@ -83,7 +79,7 @@ func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 		}
 	}
 	if rows > 0 {
-		if _, err := s.insertRows(ctx, t, "incidents", incidentColumns, rows, args); err != nil {
+		if _, err := s.insertRows(ctx, t, "incidents", incidentColumns, rows, args, false); err != nil {
 			return err
 		}
 	}
@@ -128,10 +124,17 @@ func batchStatements() []string {
 	return out
 }
 
-// insertRows inserts n rows (args holds len(cols) values per row) in
-// prepared statements of power-of-two sizes and returns the first id.
-func (s *Store) insertRows(ctx context.Context, t sqlTx, table string, cols []string, n int, args []any) (int64, error) {
-	first := int64(-1)
+// insertRows inserts n rows (args holds len(cols) values per row) and, if
+// wantIDs, returns their ids in order.
+func (s *Store) insertRows(ctx context.Context, t sqlTx, table string, cols []string, n int, args []any, wantIDs bool) ([]int64, error) {
+	if s.Dialect == Postgres {
+		return s.insertRowsPostgres(ctx, t, table, cols, n, args, wantIDs)
+	}
+	// SQLite gives the rows of one INSERT into a rowid table consecutive
+	// ids ending at last_insert_rowid(): each new rowid is the largest so
+	// far plus one (https://sqlite.org/autoinc.html), and this connection
+	// is the only writer.
+	var ids []int64
 	for done := 0; done < n; {
 		k := maxChunk
 		for k > n-done {
@@ -140,7 +143,7 @@ func (s *Store) insertRows(ctx context.Context, t sqlTx, table string, cols []st
 		q := multiInsert(table, cols, k)
 		st, err := t.stmt(ctx, q)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		chunk := args[done*len(cols) : (done+k)*len(cols)]
 		var res sql.Result
@@ -150,16 +153,72 @@ func (s *Store) insertRows(ctx context.Context, t sqlTx, table string, cols []st
 			res, err = t.ExecContext(ctx, q, chunk...)
 		}
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		last, err := res.LastInsertId()
-		if err != nil {
-			return 0, err
-		}
-		if first < 0 {
-			first = last - int64(k) + 1
+		if wantIDs {
+			last, err := res.LastInsertId()
+			if err != nil {
+				return nil, err
+			}
+			for id := last - int64(k) + 1; id <= last; id++ {
+				ids = append(ids, id)
+			}
 		}
 		done += k
 	}
-	return first, nil
+	return ids, nil
+}
+
+// insertRowsPostgres draws the ids from the table's sequence first (other
+// writers draw too, so they need not be consecutive) and inserts them
+// explicitly: RETURNING's row order is not promised.
+func (s *Store) insertRowsPostgres(ctx context.Context, t sqlTx, table string, cols []string, n int, args []any, wantIDs bool) ([]int64, error) {
+	var ids []int64
+	if wantIDs {
+		rows, err := t.QueryContext(ctx, "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)", table, n)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		withID := make([]any, 0, n*(len(cols)+1))
+		for i := 0; i < n; i++ {
+			withID = append(withID, ids[i])
+			withID = append(withID, args[i*len(cols):(i+1)*len(cols)]...)
+		}
+		args, cols = withID, append([]string{"id"}, cols...)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ")")
+	if wantIDs {
+		b.WriteString(" OVERRIDING SYSTEM VALUE")
+	}
+	b.WriteString(" VALUES ")
+	p := 1
+	for r := 0; r < n; r++ {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("$" + strconv.Itoa(p))
+			p++
+		}
+		b.WriteByte(')')
+	}
+	_, err := t.ExecContext(ctx, b.String(), args...)
+	return ids, err
 }

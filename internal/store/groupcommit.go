@@ -145,16 +145,8 @@ func (w *Writer) commit(batch []*job) error {
 		return err
 	}
 	defer t.Rollback()
-	if w.s.Dialect == SQLite {
-		if err := w.s.insertBatch(ctx, sqlTx{t, w.s}, batch); err != nil {
-			return err
-		}
-		return t.Commit()
-	}
-	for _, j := range batch {
-		if j.rc, err = w.s.insertReport(ctx, sqlTx{t, w.s}, j.nr); err != nil {
-			return err
-		}
+	if err := w.s.insertBatch(ctx, sqlTx{t, w.s}, batch); err != nil {
+		return err
 	}
 	return t.Commit()
 }
