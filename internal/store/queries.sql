@@ -112,3 +112,40 @@ UPDATE raw_submissions SET sha256 = $2, size = $3, content_type = $4 WHERE id = 
 -- name: bulk-import-by-report
 SELECT bi.id, bi.accepted, bi.rejected FROM bulk_imports bi JOIN reports r ON r.id = bi.report_id
 WHERE r.public_id = $1;
+
+-- name: delete-ranges
+DELETE FROM address_ranges;
+
+-- name: insert-range
+INSERT INTO address_ranges (prefix, service, region, border_group) VALUES ($1, $2, $3, $4);
+
+-- name: ranges
+SELECT prefix, service, region, border_group FROM address_ranges;
+
+-- name: upsert-account
+INSERT INTO accounts (ext_id, name, security_email, email, language) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (ext_id) DO UPDATE SET name = excluded.name, security_email = excluded.security_email,
+    email = excluded.email, language = excluded.language;
+
+-- name: account-id
+SELECT id FROM accounts WHERE ext_id = $1;
+
+-- name: upsert-resource
+INSERT INTO resources (ext_id, account_id, type, service, region) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (ext_id) DO UPDATE SET account_id = excluded.account_id, type = excluded.type,
+    service = excluded.service, region = excluded.region;
+
+-- name: resources
+SELECT r.id, r.ext_id, r.type, r.service, r.region, a.ext_id FROM resources r JOIN accounts a ON a.id = r.account_id;
+
+-- name: insert-assignment
+INSERT INTO assignments (resource_id, prefix, valid_from, valid_to) VALUES ($1, $2, $3, $4);
+
+-- name: assignments
+SELECT resource_id, prefix, valid_from, valid_to FROM assignments;
+
+-- name: insert-hostname
+INSERT INTO hostnames (resource_id, host, valid_from, valid_to) VALUES ($1, $2, $3, $4);
+
+-- name: hostnames
+SELECT resource_id, host, valid_from, valid_to FROM hostnames;
