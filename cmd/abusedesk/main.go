@@ -4,6 +4,8 @@
 //	abusedesk migrate [--db …]                                      bring the schema up to date
 //	abusedesk demo    [--addr HOST:PORT]                            a server on a fresh SQLite file with sample data
 //	abusedesk key add [--db …] NAME                                 create an API key (higher rate limit)
+//	abusedesk import ranges|inventory [--db …] FILE                 the address space, the inventory
+//	abusedesk attribute [--db …] IP|URL TIME                        who held it then, as JSON
 //	abusedesk bench csv [--rows N] [--db …]                          CSV bulk intake figures
 package main
 
@@ -24,6 +26,8 @@ usage:
   abusedesk migrate [--db FILE|postgres://URL]
   abusedesk demo    [--addr HOST:PORT]
   abusedesk key add [--db FILE|postgres://URL] NAME
+  abusedesk import ranges|inventory [--db FILE|postgres://URL] FILE
+  abusedesk attribute [--db FILE|postgres://URL] IP|URL TIME
   abusedesk bench csv [--rows N] [--db FILE|postgres://URL]
 
 Every flag has an environment variable (ABUSEDESK_ADDR, ABUSEDESK_DB, …);
@@ -48,6 +52,10 @@ func main() {
 		err = cmdDemo(ctx, args)
 	case "key":
 		err = cmdKey(ctx, args)
+	case "import":
+		err = cmdImport(ctx, args)
+	case "attribute":
+		err = cmdAttribute(ctx, args)
 	case "bench":
 		err = cmdBench(ctx, args)
 	case "help", "-h", "--help":

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"abusedesk/internal/attribution"
+	"abusedesk/internal/report"
+	"abusedesk/internal/store"
+)
+
+// cmdImport is `abusedesk import ranges|inventory [--db DB] FILE`.
+func cmdImport(ctx context.Context, args []string) error {
+	usage := errors.New("usage: abusedesk import ranges|inventory [--db DB] FILE (- for standard input)")
+	if len(args) == 0 || (args[0] != "ranges" && args[0] != "inventory") {
+		return usage
+	}
+	what := args[0]
+	fs := flag.NewFlagSet("import "+what, flag.ExitOnError)
+	db := fs.String("db", env("ABUSEDESK_DB", "abusedesk.db"), "SQLite `file` or postgres:// URL ($ABUSEDESK_DB)")
+	fs.Parse(args[1:])
+	if fs.NArg() != 1 {
+		return usage
+	}
+	in := os.Stdin
+	if name := fs.Arg(0); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	st, err := store.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if what == "ranges" {
+		space, es, err := attribution.ParseRanges(in)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			fmt.Fprintf(os.Stderr, "%s: %s (%s)\n", e.Field, e.Message, e.Code)
+		}
+		if err := st.ReplaceRanges(ctx, space.Prefixes()); err != nil {
+			return err
+		}
+		fmt.Printf("%d prefixes imported, %d entries refused\n", space.Len(), len(es))
+		if len(es) > 0 {
+			return fmt.Errorf("%d entries refused", len(es))
+		}
+		return nil
+	}
+	inv, lerrs, err := attribution.ParseInventory(in)
+	if err != nil {
+		return err
+	}
+	n, ierrs, err := st.ImportInventory(ctx, inv)
+	if err != nil {
+		return err
+	}
+	lerrs = append(lerrs, ierrs...)
+	for _, e := range lerrs {
+		fmt.Fprintf(os.Stderr, "line %d: %s: %s (%s)\n", e.Line, e.Field, e.Message, e.Code)
+	}
+	fmt.Printf("%d accounts, %d resources, %d assignments, %d host names imported; %d problems\n",
+		n.Accounts, n.Resources, n.Assignments, n.Hostnames, len(lerrs))
+	if len(lerrs) > 0 {
+		return fmt.Errorf("%d lines refused (the good ones are kept)", len(lerrs))
+	}
+	return nil
+}
+
+// cmdAttribute is `abusedesk attribute [--db DB] IP|URL TIME`: the verdict
+// as JSON, for operators and debugging.
+func cmdAttribute(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("attribute", flag.ExitOnError)
+	db := fs.String("db", env("ABUSEDESK_DB", "abusedesk.db"), "SQLite `file` or postgres:// URL ($ABUSEDESK_DB)")
+	fs.Parse(args)
+	if fs.NArg() != 2 {
+		return errors.New("usage: abusedesk attribute [--db DB] IP|URL TIME (TIME with its zone, e.g. 2026-03-02T10:00:00+01:00)")
+	}
+	at, err := report.ParseTimestamp(fs.Arg(1))
+	if err != nil {
+		return fmt.Errorf("TIME %q: %w", fs.Arg(1), err)
+	}
+	st, err := store.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := st.LoadAttributor(ctx)
+	if err != nil {
+		return err
+	}
+	var v attribution.Verdict
+	item := fs.Arg(0)
+	if addr, ok := report.ParseIP(item); ok {
+		v = a.Addr(addr, at)
+	} else if strings.Contains(item, "://") {
+		var ok bool
+		if v, ok = a.URL(item, at); !ok {
+			return fmt.Errorf("%q is not an absolute http(s) URL", item)
+		}
+	} else {
+		return fmt.Errorf("%q is neither an IP address nor an http(s) URL", item)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
