@@ -102,6 +102,17 @@ func cmdServe(ctx context.Context, args []string) error {
 // commits what was queued. ready is called once the server is listening.
 func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags, ln net.Listener, ready func(*intake.Service)) error {
 	in := intake.New(st, f.validator(), intake.BulkLimits{MaxRows: int(f.bulkRows), MaxBytes: f.bulkBytes})
+	// Attribution comes from the stored history (abusedesk import …); a
+	// later import is picked up at the next start.
+	a, err := st.LoadAttributor(ctx)
+	if err != nil {
+		in.Close()
+		return fmt.Errorf("attribution: %w", err)
+	}
+	in.SetAttributor(a)
+	if a != nil && !a.Empty() {
+		log.Info("attribution loaded", "ranges", a.Space.Len(), "assignments", a.Index.Len(), "hosts", a.Hosts.Len(), "resources", len(a.Resources))
+	}
 	srv := &http.Server{
 		Handler:           web.New(f.webConfig(), in, log).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -121,7 +132,7 @@ func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags,
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	err = srv.Shutdown(sctx)
 	in.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -91,3 +91,9 @@ func (a *Attributor) URL(raw string, t time.Time) (Verdict, bool) {
 	}
 	return Verdict{Verdict: NotOurs}, true
 }
+
+// Empty tells an attributor that knows no address space, assignment or
+// host at all: such a desk cannot tell its own from others'.
+func (a *Attributor) Empty() bool {
+	return (a.Space == nil || a.Space.Len() == 0) && (a.Index == nil || a.Index.Len() == 0) && (a.Hosts == nil || a.Hosts.Len() == 0)
+}

@@ -89,10 +89,18 @@ func (s *Service) SubmitBulk(ctx context.Context, common *report.Report, file io
 		countRejects(ChannelCSV, es.Codes())
 		return nil, es, nil
 	}
-	src := newRowSource(ctx, rd, s.Bulk.MaxListedRejects)
+	attr := s.attr.Load()
+	src := newRowSource(ctx, rd, s.Bulk.MaxListedRejects, func(in *report.Incident) bool { return s.attributeAddr(attr, in) })
 	defer src.stop()
 	res, err := s.Store.InsertBulk(ctx, &store.NewBulk{
 		Report: common, Channel: ChannelCSV, ReceivedAt: started, IdempotencyKey: idempotencyKey,
+		Outcome: func() string {
+			// Read once the rows are all in (the parser is done).
+			if attr != nil && src.accepted > 0 && src.ours == 0 {
+				return report.OutcomeNotResolvable
+			}
+			return ""
+		},
 		Raw: func() (io.Reader, string, string, int64, error) {
 			// Whatever the parser did not read (after a fatal error there is
 			// nothing to store anyway) is not part of a stored upload.
@@ -149,12 +157,16 @@ type rowSource struct {
 	nrej    int
 	rej     []store.BulkReject
 	maxList int
+	// attribute gives a good row its verdict and tells whether it is ours;
+	// it runs here, on the parser's goroutine, beside the inserts.
+	attribute      func(*report.Incident) bool
+	accepted, ours int
 }
 
 const rowBatch = 512
 
-func newRowSource(ctx context.Context, rd *csvreport.Reader, maxList int) *rowSource {
-	s := &rowSource{batches: make(chan []csvreport.Row, 8), done: make(chan struct{}), maxList: maxList}
+func newRowSource(ctx context.Context, rd *csvreport.Reader, maxList int, attribute func(*report.Incident) bool) *rowSource {
+	s := &rowSource{batches: make(chan []csvreport.Row, 8), done: make(chan struct{}), maxList: maxList, attribute: attribute}
 	go func() {
 		defer close(s.batches)
 		batch := make([]csvreport.Row, 0, rowBatch)
@@ -175,6 +187,10 @@ func newRowSource(ctx context.Context, rd *csvreport.Reader, maxList int) *rowSo
 					}
 				}
 				continue
+			}
+			s.accepted++
+			if s.attribute(&row.Incident) {
+				s.ours++
 			}
 			batch = append(batch, *row)
 			if len(batch) == rowBatch {

@@ -6,8 +6,10 @@ package intake
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
+	"abusedesk/internal/attribution"
 	"abusedesk/internal/report"
 	"abusedesk/internal/store"
 )
@@ -29,6 +31,8 @@ type Service struct {
 	Validator *report.Validator
 	Bulk      BulkLimits
 	Now       func() time.Time
+
+	attr atomic.Pointer[attribution.Attributor]
 }
 
 // New wires a service on s with a group-commit writer. Close stops it.
@@ -61,9 +65,11 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (store.Receipt, re
 		countRejects(sub.Channel, es.Codes())
 		return store.Receipt{}, es, nil
 	}
+	now := s.Now()
+	s.attribute(sub.Report, now)
 	rc, err := s.Writer.Submit(ctx, &store.NewReport{
 		Report: sub.Report, Channel: sub.Channel, Raw: sub.Raw, ContentType: sub.ContentType,
-		IdempotencyKey: sub.IdempotencyKey, ReceivedAt: s.Now(),
+		IdempotencyKey: sub.IdempotencyKey, ReceivedAt: now,
 	})
 	if err != nil {
 		return rc, nil, err

@@ -100,6 +100,9 @@ type Report struct {
 	// refines it (email-abuse for spam through the sending service, copyright
 	// for DMCA).
 	Lane string `json:"-"`
+	// Outcome is set at intake when attribution already decides it: every
+	// item outside the provider's address space is NOT_RESOLVABLE_TO_PROVIDER.
+	Outcome string `json:"-"`
 }
 
 // Incident is one observed event: network and email reports carry them.
@@ -115,6 +118,16 @@ type Incident struct {
 	// Filled by validation: the canonical address and the instant in UTC.
 	Source netip.Addr `json:"-"`
 	At     time.Time  `json:"-"`
+	Attribution
+}
+
+// Attribution is an item's verdict, filled at intake when the desk knows
+// its address space: not_ours, unassigned or assigned (with the resource
+// and account as of the item's time). Empty when nothing was attributed.
+type Attribution struct {
+	Verdict  string `json:"-"`
+	Resource string `json:"-"`
+	Account  string `json:"-"`
 }
 
 // URLItem is one location of objectionable content.
@@ -122,6 +135,7 @@ type URLItem struct {
 	URL            string `json:"url"`
 	Description    string `json:"description,omitempty"`
 	VideoTimestamp string `json:"video_timestamp,omitempty"`
+	Attribution
 }
 
 // EmailMessage is the reported message: the full header block, and the body
@@ -151,6 +165,7 @@ type InfringingItem struct {
 
 	Addr netip.Addr `json:"-"`
 	At   time.Time  `json:"-"`
+	Attribution
 }
 
 // DMCAContact is the complaining party's contact information, clause (iv).

@@ -33,7 +33,7 @@ func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 		return nil
 	}
 	n := len(plain)
-	args := make([]any, 0, n*18)
+	args := make([]any, 0, n*19)
 	for _, j := range plain {
 		p := j.nr.prepare()
 		args = append(args, p.sha, j.nr.ContentType, int64(len(j.nr.Raw)), j.nr.Channel, j.nr.ReceivedAt.UTC(), j.nr.Raw)
@@ -49,7 +49,7 @@ func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 		j.rc = Receipt{PublicID: p.publicID, Token: p.token, Status: report.StatusReceived}
 		args = append(args, p.publicID, p.tokenHash, r.Type, r.Subtype, j.nr.Channel, j.rc.Status, r.Lane, r.Language,
 			r.Reporter.Name, r.Reporter.Email, r.Reporter.Organization, r.Reporter.Kind,
-			r.ShareContactWithCustomer, r.Description, p.details, itemCount(r), rawIDs[i], j.nr.ReceivedAt.UTC())
+			r.ShareContactWithCustomer, r.Description, p.details, itemCount(r), rawIDs[i], j.nr.ReceivedAt.UTC(), outcomeOrNil(r.Outcome))
 	}
 	reportIDs, err := s.insertRows(ctx, t, "reports", reportColumns, n, args, true)
 	if err != nil {
@@ -70,7 +70,7 @@ func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 			}
 		}
 		for k, u := range urls {
-			if err := t.exec(ctx, s.Q("insert-url"), j.rc.ID, k+1, u.URL, u.Description, u.VideoTimestamp); err != nil {
+			if err := t.exec(ctx, s.Q("insert-url"), j.rc.ID, k+1, u.URL, u.Description, u.VideoTimestamp, u.Verdict, u.Resource, u.Account); err != nil {
 				return err
 			}
 		}
@@ -90,7 +90,7 @@ var (
 	rawColumns    = []string{"sha256", "content_type", "size", "channel", "received_at", "body"}
 	reportColumns = []string{"public_id", "token_hash", "type", "subtype", "channel", "status", "lane", "language",
 		"reporter_name", "reporter_email", "reporter_org", "reporter_kind", "share_contact", "description",
-		"details", "item_count", "raw_id", "created_at"}
+		"details", "item_count", "raw_id", "created_at", "outcome"}
 	multiInserts sync.Map // "table/rows" → statement
 )
 

@@ -20,6 +20,9 @@ type NewBulk struct {
 	// IdempotencyKey, when set, is claimed for this report in the same
 	// transaction (see NewReport).
 	IdempotencyKey string
+	// Outcome, asked once every incident is read, may decide the report's
+	// outcome already (every row outside the address space).
+	Outcome func() string
 	// Raw is called once every incident has been read, to store the upload
 	// unchanged: the reader of its bytes, their SHA-256 (hex) and size.
 	Raw func() (r io.Reader, contentType, sha string, size int64, err error)
@@ -206,6 +209,13 @@ func (s *Store) bulkTail(ctx context.Context, t tx, nb *NewBulk, res *BulkResult
 	}
 	if err := t.exec(ctx, s.Q("set-report-item-count"), res.ID, res.Accepted); err != nil {
 		return err
+	}
+	if nb.Outcome != nil {
+		if o := nb.Outcome(); o != "" {
+			if err := t.exec(ctx, s.Q("set-report-outcome"), res.ID, o); err != nil {
+				return err
+			}
+		}
 	}
 	nrej, list := rejects()
 	if res.ImportID, err = s.insertImport(ctx, t, &res.ID, "finished", res.Accepted, nrej, list, nb.ReceivedAt); err != nil {

@@ -18,15 +18,19 @@ SELECT sha256, content_type, size, channel, received_at, body FROM raw_submissio
 -- name: insert-report
 INSERT INTO reports (public_id, token_hash, type, subtype, channel, status, lane, language,
     reporter_name, reporter_email, reporter_org, reporter_kind, share_contact, description,
-    details, item_count, raw_id, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+    details, item_count, raw_id, created_at, outcome)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 RETURNING id;
 
 -- name: set-report-item-count
 UPDATE reports SET item_count = $2 WHERE id = $1;
 
 -- name: insert-url
-INSERT INTO urls (report_id, seq, url, description, video_timestamp) VALUES ($1, $2, $3, $4, $5);
+INSERT INTO urls (report_id, seq, url, description, video_timestamp, verdict, resource, account)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
+
+-- name: set-report-outcome
+UPDATE reports SET outcome = $2 WHERE id = $1;
 
 -- name: insert-consent
 INSERT INTO consents (report_id, party, scope, granted, channel, recorded_at) VALUES ($1, $2, $3, $4, $5, $6);

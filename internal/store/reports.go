@@ -116,6 +116,13 @@ func (s *Store) insertReport(ctx context.Context, t tx, nr *NewReport) (Receipt,
 	return rc, nil
 }
 
+func outcomeOrNil(o string) any {
+	if o == "" {
+		return nil
+	}
+	return o
+}
+
 func itemCount(r *report.Report) int {
 	n := len(r.Incidents) + len(r.URLs)
 	if r.DMCA != nil {
@@ -138,7 +145,7 @@ func (s *Store) insertReportRow(ctx context.Context, t tx, rc Receipt, nr *NewRe
 	return t.insertID(ctx, s.Q("insert-report"), s.Q("insert-report:exec"),
 		rc.PublicID, HashToken(rc.Token), r.Type, r.Subtype, nr.Channel, rc.Status, r.Lane, r.Language,
 		r.Reporter.Name, r.Reporter.Email, r.Reporter.Organization, r.Reporter.Kind,
-		r.ShareContactWithCustomer, r.Description, nr.prepare().details, items, rawID, nr.ReceivedAt.UTC())
+		r.ShareContactWithCustomer, r.Description, nr.prepare().details, items, rawID, nr.ReceivedAt.UTC(), outcomeOrNil(r.Outcome))
 }
 
 // recordConsent writes the reporter's consent to the ledger. The ledger
@@ -173,9 +180,9 @@ func itemsOf(r *report.Report) ([]report.Incident, []report.URLItem) {
 	if r.DMCA != nil {
 		for _, it := range r.DMCA.Infringing {
 			if it.URL != "" {
-				urls = append(urls, report.URLItem{URL: it.URL, Description: "infringing material"})
+				urls = append(urls, report.URLItem{URL: it.URL, Description: "infringing material", Attribution: it.Attribution})
 			} else {
-				incs = append(incs, report.Incident{SourceIP: it.IP, SourcePort: it.Port, Timestamp: it.Timestamp, At: it.At, Log: "infringing material (DMCA notice)"})
+				incs = append(incs, report.Incident{SourceIP: it.IP, SourcePort: it.Port, Timestamp: it.Timestamp, At: it.At, Log: "infringing material (DMCA notice)", Attribution: it.Attribution})
 			}
 		}
 	}
@@ -196,7 +203,7 @@ func (s *Store) insertItems(ctx context.Context, t tx, reportID int64, r *report
 		}
 	}
 	for i, u := range urls {
-		if err := t.exec(ctx, s.Q("insert-url"), reportID, i+1, u.URL, u.Description, u.VideoTimestamp); err != nil {
+		if err := t.exec(ctx, s.Q("insert-url"), reportID, i+1, u.URL, u.Description, u.VideoTimestamp, u.Verdict, u.Resource, u.Account); err != nil {
 			return err
 		}
 	}
@@ -207,10 +214,10 @@ func (s *Store) insertItems(ctx context.Context, t tx, reportID int64, r *report
 // VDBE run each, a hundred rows per statement amortise it (DESIGN.md).
 const (
 	incidentBatch = 100
-	incidentCols  = 10
+	incidentCols  = 13
 )
 
-var incidentColumns = []string{"report_id", "seq", "source_ip", "source_port", "target", "target_port", "protocol", "occurred_at", "occurred_text", "log"}
+var incidentColumns = []string{"report_id", "seq", "source_ip", "source_port", "target", "target_port", "protocol", "occurred_at", "occurred_text", "log", "verdict", "resource", "account"}
 
 var incidentInserts sync.Map // (dialect, rows) → statement text
 
@@ -257,7 +264,7 @@ func (s *Store) incidentInsert(rows int) string {
 
 func appendIncidentArgs(args []any, reportID int64, seq int, in *report.Incident) []any {
 	return append(args, reportID, seq, in.SourceIP, intOrNil(in.SourcePort), in.Target,
-		intOrNil(in.TargetPort), in.Protocol, in.At.UTC(), in.Timestamp, in.Log)
+		intOrNil(in.TargetPort), in.Protocol, in.At.UTC(), in.Timestamp, in.Log, in.Verdict, in.Resource, in.Account)
 }
 
 func intOrNil(p *int) any {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"abusedesk/internal/attribution"
 	"abusedesk/internal/intake"
 	"abusedesk/internal/store"
 	"abusedesk/internal/store/storetest"
@@ -362,6 +363,74 @@ func TestBulkIdempotencyKey(t *testing.T) {
 		}
 		if r, i := counts(t, st); r != 1 || i != 1 {
 			t.Errorf("a retried upload was stored twice: %d reports %d incidents", r, i)
+		}
+	})
+}
+
+// With an address space imported, every item is attributed at intake, and a
+// report whose items are all outside it is NOT_RESOLVABLE_TO_PROVIDER at once.
+func TestAttributionAtIntake(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
+		space, _, err := attribution.ParseRanges(strings.NewReader(`{"prefixes":[{"ip_prefix":"203.0.113.0/24","region":"eu-west-3","service":"EC2","network_border_group":"eu-west-3"}],"ipv6_prefixes":[]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.ReplaceRanges(ctx, space.Prefixes()); err != nil {
+			t.Fatal(err)
+		}
+		inv, _, _ := attribution.ParseInventory(strings.NewReader(`{"kind":"account","id":"acct-1","name":"A","email":"a@a.example"}
+{"kind":"resource","id":"i-1","account":"acct-1","type":"instance","service":"EC2","region":"eu-west-3"}
+{"kind":"assignment","resource":"i-1","prefix":"203.0.113.7/32","from":"2026-01-01T00:00:00Z"}`))
+		if _, errs, err := st.ImportInventory(ctx, inv); err != nil || len(errs) > 0 {
+			t.Fatal(err, errs)
+		}
+		in := intake.New(st, nil, intake.BulkLimits{})
+		t.Cleanup(in.Close)
+		a, err := st.LoadAttributor(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.SetAttributor(a)
+		srv := httptest.NewServer(New(Config{DisableRateLimit: true}, in, nil).Handler())
+		t.Cleanup(srv.Close)
+
+		ours := validNetwork // 203.0.113.7 at 2026-03-02: i-1
+		foreign := strings.ReplaceAll(validNetwork, `"source_ip":"203.0.113.7"`, `"source_ip":"198.51.100.7"`)
+		for _, c := range []struct{ body, outcome, verdict string }{
+			{ours, "<nil>", "assigned"},
+			{foreign, "NOT_RESOLVABLE_TO_PROVIDER", "not_ours"},
+		} {
+			resp, m := post(t, srv.URL+"/api/v1/reports", "application/json", c.body)
+			if resp.StatusCode != 201 {
+				t.Fatalf("%d %v", resp.StatusCode, m)
+			}
+			sresp, err := http.Get(m["status_api_url"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sm := decode(t, sresp)
+			if fmt.Sprint(sm["outcome"]) != c.outcome {
+				t.Errorf("outcome %v, want %s", sm["outcome"], c.outcome)
+			}
+			var verdict, resource string
+			st.R.QueryRow("SELECT i.verdict, i.resource FROM incidents i JOIN reports r ON r.id = i.report_id WHERE r.public_id = $1", m["id"]).Scan(&verdict, &resource)
+			if verdict != c.verdict || (c.verdict == "assigned") != (resource == "i-1") {
+				t.Errorf("stored verdict %q resource %q, want %s", verdict, resource, c.verdict)
+			}
+			if strings.Contains(fmt.Sprint(sm), "i-1") || strings.Contains(fmt.Sprint(sm), "acct-1") {
+				t.Errorf("the reporter's status names the customer: %v", sm)
+			}
+		}
+		// A CSV of foreign addresses only: the same outcome.
+		ct, body := multipartBody(t, [2]string{"report", bulkCommon}, [2]string{"file", "ip,timestamp,log\n198.51.100.1,2026-03-02T10:00:00Z,scan\n198.51.100.2,2026-03-02T10:00:00Z,scan\n"})
+		resp, m := post(t, srv.URL+"/api/v1/reports/bulk", ct, body)
+		if resp.StatusCode != 201 {
+			t.Fatalf("bulk %d %v", resp.StatusCode, m)
+		}
+		sresp, _ := http.Get(m["status_api_url"].(string))
+		if sm := decode(t, sresp); sm["outcome"] != "NOT_RESOLVABLE_TO_PROVIDER" {
+			t.Errorf("bulk outcome %v", sm["outcome"])
 		}
 	})
 }
