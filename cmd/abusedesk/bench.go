@@ -280,7 +280,7 @@ func benchBareInsert(ctx context.Context, dir, admin, path string) (float64, err
 			return 0, err
 		}
 		in := row.Incident
-		rows = append(rows, []any{int64(1), int64(row.Line), in.SourceIP, nil, in.Target, int64(*in.TargetPort), in.Protocol, in.At, in.Timestamp, in.Log})
+		rows = append(rows, []any{int64(1), int64(row.Line), in.SourceIP, nil, in.Target, int64(*in.TargetPort), in.Protocol, in.At, in.Timestamp, in.Log, "", "", ""})
 	}
 	f.Close()
 	st, done, err := benchDB(ctx, dir, admin, "bare")
@@ -299,7 +299,9 @@ func benchBareInsert(ctx context.Context, dir, admin, path string) (float64, err
 	for _, row := range rows {
 		row[0] = rc.ID
 	}
-	cols := []string{"report_id", "seq", "source_ip", "source_port", "target", "target_port", "protocol", "occurred_at", "occurred_text", "log"}
+	// The same columns as the intake writes (the verdict columns stay empty
+	// here as there: the benchmark imports no address space).
+	cols := []string{"report_id", "seq", "source_ip", "source_port", "target", "target_port", "protocol", "occurred_at", "occurred_text", "log", "verdict", "resource", "account"}
 	t0 := time.Now()
 	if store.IsPostgres(admin) {
 		conn, err := st.Pool().Acquire(ctx)
@@ -315,7 +317,8 @@ func benchBareInsert(ctx context.Context, dir, admin, path string) (float64, err
 		if err != nil {
 			return 0, err
 		}
-		q := "INSERT INTO incidents (" + strings.Join(cols, ",") + ") VALUES " + strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?),", 100), ",")
+		row := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+		q := "INSERT INTO incidents (" + strings.Join(cols, ",") + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", 100), ",")
 		stmt, err := tx.PrepareContext(ctx, q)
 		if err != nil {
 			return 0, err
@@ -332,7 +335,7 @@ func benchBareInsert(ctx context.Context, dir, admin, path string) (float64, err
 			}
 		}
 		for _, row := range rows[i:] {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO incidents ("+strings.Join(cols, ",")+") VALUES (?,?,?,?,?,?,?,?,?,?)", row...); err != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO incidents ("+strings.Join(cols, ",")+") VALUES "+"("+strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",")+")", row...); err != nil {
 				return 0, err
 			}
 		}
