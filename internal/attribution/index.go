@@ -200,6 +200,23 @@ type pkey struct {
 	v4     bool
 }
 
+// pkeyCompare orders prefixes IPv4 first, then by start, then shorter first.
+func pkeyCompare(x, y pkey) int {
+	if x.v4 != y.v4 {
+		if x.v4 {
+			return -1
+		}
+		return 1
+	}
+	if d := cmp.Compare(x.hi, y.hi); d != 0 {
+		return d
+	}
+	if d := cmp.Compare(x.lo, y.lo); d != 0 {
+		return d
+	}
+	return cmp.Compare(x.bits, y.bits)
+}
+
 func (k pkey) host() bool { return (k.v4 && k.bits == 32) || (!k.v4 && k.bits == 128) }
 
 // famStart returns the prefix start in its family's space.
@@ -486,19 +503,7 @@ func buildCore(items []item) (*core, []Conflict) {
 		c.nodes[w] = node{hi: s.hi, lo: s.lo, off: goff[g], n: gn[g], parent: noNode, bits: k.bits, v4: k.v4}
 	}
 	slices.SortFunc(c.nodes, func(x, y node) int {
-		if x.v4 != y.v4 {
-			if x.v4 {
-				return -1
-			}
-			return 1
-		}
-		if d := cmp.Compare(x.hi, y.hi); d != 0 {
-			return d
-		}
-		if d := cmp.Compare(x.lo, y.lo); d != 0 {
-			return d
-		}
-		return cmp.Compare(x.bits, y.bits)
+		return pkeyCompare(pkey{hi: x.hi, lo: x.lo, bits: x.bits, v4: x.v4}, pkey{hi: y.hi, lo: y.lo, bits: y.bits, v4: y.v4})
 	})
 	n4, _ := slices.BinarySearchFunc(c.nodes, false, func(n node, _ bool) int {
 		if n.v4 {

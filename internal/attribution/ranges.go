@@ -10,7 +10,6 @@ package attribution
 //	                    "service": "EC2", "network_border_group": "us-west-2"}, …]}
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,22 +128,6 @@ func rangePreferred(a, b *rangeEntry) int {
 		return d
 	}
 	return strings.Compare(a.nbg, b.nbg)
-}
-
-func pkeyCompare(x, y pkey) int {
-	if x.v4 != y.v4 {
-		if x.v4 {
-			return -1
-		}
-		return 1
-	}
-	if d := cmp.Compare(x.hi, y.hi); d != 0 {
-		return d
-	}
-	if d := cmp.Compare(x.lo, y.lo); d != 0 {
-		return d
-	}
-	return cmp.Compare(x.bits, y.bits)
 }
 
 // NewAddressSpace builds an address space from ranges (for instance

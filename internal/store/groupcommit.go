@@ -24,7 +24,6 @@ type Writer struct {
 }
 
 type job struct {
-	ctx  context.Context
 	nr   *NewReport
 	rc   Receipt
 	err  error
@@ -52,7 +51,7 @@ func (s *Store) NewWriter() *Writer {
 // Submit stores nr and returns once it is committed.
 func (w *Writer) Submit(ctx context.Context, nr *NewReport) (rc Receipt, err error) {
 	nr.prepare()
-	j := &job{ctx: ctx, nr: nr, done: make(chan struct{})}
+	j := &job{nr: nr, done: make(chan struct{})}
 	defer func() {
 		if recover() != nil { // send on closed channel: shutting down
 			rc, err = Receipt{}, ErrClosed
