@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"abusedesk/internal/attribution"
+	"abusedesk/internal/inventory"
 	"abusedesk/internal/report"
 	"abusedesk/internal/store"
 )
@@ -41,6 +42,10 @@ func cmdImport(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	k := inventory.New(st, nil)
+	if err := k.Load(ctx); err != nil {
+		return err
+	}
 	if what == "ranges" {
 		space, es, err := attribution.ParseRanges(in)
 		if err != nil {
@@ -49,7 +54,7 @@ func cmdImport(ctx context.Context, args []string) error {
 		for _, e := range es {
 			fmt.Fprintf(os.Stderr, "%s: %s (%s)\n", e.Field, e.Message, e.Code)
 		}
-		if err := st.ReplaceRanges(ctx, space.Prefixes()); err != nil {
+		if err := k.ReplaceRanges(ctx, space); err != nil {
 			return err
 		}
 		fmt.Printf("%d prefixes imported, %d entries refused\n", space.Len(), len(es))
@@ -58,22 +63,17 @@ func cmdImport(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	inv, lerrs, err := attribution.ParseInventory(in)
+	n, lerrs, err := k.Import(ctx, in)
 	if err != nil {
 		return err
 	}
-	n, ierrs, err := st.ImportInventory(ctx, inv)
-	if err != nil {
-		return err
-	}
-	lerrs = append(lerrs, ierrs...)
 	for _, e := range lerrs {
 		fmt.Fprintf(os.Stderr, "line %d: %s: %s (%s)\n", e.Line, e.Field, e.Message, e.Code)
 	}
-	fmt.Printf("%d accounts, %d resources, %d assignments, %d host names imported; %d problems\n",
-		n.Accounts, n.Resources, n.Assignments, n.Hostnames, len(lerrs))
+	fmt.Printf("%d accounts, %d resources, %d assignments (%d closed), %d host names (%d closed) imported, %d lines unchanged; %d lines refused\n",
+		n.Accounts, n.Resources, n.Assignments, n.Closed, n.Hostnames, n.HostsClosed, n.Unchanged, n.LinesRefused)
 	if len(lerrs) > 0 {
-		return fmt.Errorf("%d lines refused (the good ones are kept)", len(lerrs))
+		return fmt.Errorf("%d lines refused (the good ones are kept)", n.LinesRefused)
 	}
 	return nil
 }
@@ -96,10 +96,11 @@ func cmdAttribute(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	a, err := st.LoadAttributor(ctx)
-	if err != nil {
+	k := inventory.New(st, nil)
+	if err := k.Load(ctx); err != nil {
 		return err
 	}
+	a := k.Attributor()
 	var v attribution.Verdict
 	item := fs.Arg(0)
 	if addr, ok := report.ParseIP(item); ok {

@@ -4,6 +4,7 @@
 //	abusedesk migrate [--db …]                                      bring the schema up to date
 //	abusedesk demo    [--addr HOST:PORT]                            a server on a fresh SQLite file with sample data
 //	abusedesk key add [--db …] NAME                                 create an API key (higher rate limit)
+//	abusedesk token add --system [--db …] NAME                      a bearer token for an inventory feed
 //	abusedesk import ranges|inventory [--db …] FILE                 the address space, the inventory
 //	abusedesk attribute [--db …] IP|URL TIME                        who held it then, as JSON
 //	abusedesk bench csv [--rows N] [--db …]                          CSV bulk intake figures
@@ -17,6 +18,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 const usage = `abusedesk: a provider's abuse desk
@@ -26,6 +28,7 @@ usage:
   abusedesk migrate [--db FILE|postgres://URL]
   abusedesk demo    [--addr HOST:PORT]
   abusedesk key add [--db FILE|postgres://URL] NAME
+  abusedesk token add --system [--scope inventory] [--db FILE|postgres://URL] NAME
   abusedesk import ranges|inventory [--db FILE|postgres://URL] FILE
   abusedesk attribute [--db FILE|postgres://URL] IP|URL TIME
   abusedesk bench csv [--rows N] [--db FILE|postgres://URL]
@@ -52,6 +55,8 @@ func main() {
 		err = cmdDemo(ctx, args)
 	case "key":
 		err = cmdKey(ctx, args)
+	case "token":
+		err = cmdToken(ctx, args)
 	case "import":
 		err = cmdImport(ctx, args)
 	case "attribute":
@@ -95,6 +100,16 @@ func envFloat(name string, def float64) float64 {
 			return n
 		}
 		fmt.Fprintf(os.Stderr, "abusedesk: %s=%q is not a number; using %g\n", name, v, def)
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			return d
+		}
+		fmt.Fprintf(os.Stderr, "abusedesk: %s=%q is not a duration such as 2s; using %s\n", name, v, def)
 	}
 	return def
 }

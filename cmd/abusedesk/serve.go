@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"abusedesk/internal/intake"
+	"abusedesk/internal/inventory"
 	"abusedesk/internal/report"
 	"abusedesk/internal/store"
 	"abusedesk/internal/web"
@@ -30,6 +31,7 @@ type serverFlags struct {
 	bulkRows           int64
 	bulkBytes          int64
 	sendingServiceList string
+	inventoryPoll      time.Duration
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet, defAddr, defDB string) {
@@ -44,6 +46,7 @@ func (f *serverFlags) register(fs *flag.FlagSet, defAddr, defDB string) {
 	fs.BoolVar(&f.noRateLimit, "no-rate-limit", env("ABUSEDESK_NO_RATE_LIMIT", "") == "1", "disable rate limiting, for benchmarks ($ABUSEDESK_NO_RATE_LIMIT=1)")
 	fs.Int64Var(&f.bulkRows, "bulk-max-rows", envInt("ABUSEDESK_BULK_MAX_ROWS", 1_000_000), "most rows in one CSV upload ($ABUSEDESK_BULK_MAX_ROWS)")
 	fs.Int64Var(&f.bulkBytes, "bulk-max-bytes", envInt("ABUSEDESK_BULK_MAX_BYTES", 200<<20), "largest CSV upload in bytes ($ABUSEDESK_BULK_MAX_BYTES)")
+	fs.DurationVar(&f.inventoryPoll, "inventory-poll", envDuration("ABUSEDESK_INVENTORY_POLL", 2*time.Second), "how often to apply inventory changes made by other instances or the CLI ($ABUSEDESK_INVENTORY_POLL)")
 	fs.StringVar(&f.sendingServiceList, "sending-service-hosts", env("ABUSEDESK_SENDING_SERVICE_HOSTS", strings.Join(report.DefaultSendingServiceHosts, ",")), "comma-separated host suffixes of the provider's email-sending service ($ABUSEDESK_SENDING_SERVICE_HOSTS)")
 }
 
@@ -102,19 +105,23 @@ func cmdServe(ctx context.Context, args []string) error {
 // commits what was queued. ready is called once the server is listening.
 func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags, ln net.Listener, ready func(*intake.Service)) error {
 	in := intake.New(st, f.validator(), intake.BulkLimits{MaxRows: int(f.bulkRows), MaxBytes: f.bulkBytes})
-	// Attribution comes from the stored history (abusedesk import …); a
-	// later import is picked up at the next start.
-	a, err := st.LoadAttributor(ctx)
-	if err != nil {
+	// Attribution comes from the stored history; changes (POST
+	// /api/v1/inventory here or on another instance, abusedesk import) are
+	// followed through the inventory log.
+	inv := inventory.New(st, log)
+	inv.OnChange = in.SetAttributor
+	if err := inv.Load(ctx); err != nil {
 		in.Close()
 		return fmt.Errorf("attribution: %w", err)
 	}
-	in.SetAttributor(a)
-	if a != nil && !a.Empty() {
+	if a := inv.Attributor(); !a.Empty() {
 		log.Info("attribution loaded", "ranges", a.Space.Len(), "assignments", a.Index.Len(), "hosts", a.Hosts.Len(), "resources", len(a.Resources))
 	}
+	go inv.Follow(ctx, f.inventoryPoll)
+	w := web.New(f.webConfig(), in, log)
+	w.Inventory = inv
 	srv := &http.Server{
-		Handler:           web.New(f.webConfig(), in, log).Handler(),
+		Handler:           w.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
@@ -132,7 +139,7 @@ func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags,
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx)
 	in.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -173,5 +180,35 @@ func cmdKey(ctx context.Context, args []string) error {
 	}
 	fmt.Println(key)
 	fmt.Fprintln(os.Stderr, "send it as \"Authorization: Bearer KEY\" or \"X-API-Key: KEY\"; it is shown only now")
+	return nil
+}
+
+func cmdToken(ctx context.Context, args []string) error {
+	usage := fmt.Errorf("usage: abusedesk token add --system [--scope inventory] [--db DB] NAME")
+	if len(args) == 0 || args[0] != "add" {
+		return usage
+	}
+	fs := flag.NewFlagSet("token add", flag.ExitOnError)
+	db := fs.String("db", env("ABUSEDESK_DB", "abusedesk.db"), "SQLite `file` or postgres:// URL ($ABUSEDESK_DB)")
+	system := fs.Bool("system", false, "a token for a system (an inventory feed), not a person")
+	scope := fs.String("scope", store.ScopeInventory, "what the token may do: inventory (POST /api/v1/inventory)")
+	fs.Parse(args[1:])
+	if fs.NArg() != 1 || !*system {
+		return usage
+	}
+	if *scope != store.ScopeInventory {
+		return fmt.Errorf("--scope %q: the only system scope is %q", *scope, store.ScopeInventory)
+	}
+	st, err := store.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tok, err := st.AddToken(ctx, fs.Arg(0), *scope)
+	if err != nil {
+		return err
+	}
+	fmt.Println(tok)
+	fmt.Fprintln(os.Stderr, "send it as \"Authorization: Bearer TOKEN\"; it is shown only now")
 	return nil
 }

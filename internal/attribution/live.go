@@ -271,3 +271,33 @@ func (ix *Index) Assignments() []Assignment {
 	}
 	return out
 }
+
+// Held returns the assignment of exactly prefix p (not a covering or nested
+// one) that is valid at t. The inventory feed uses it to tell a close or a
+// replayed line from a new assignment.
+func (ix *Index) Held(p netip.Prefix, t time.Time) (Assignment, bool) {
+	k, ok := normPrefix(p)
+	if !ok {
+		return Assignment{}, false
+	}
+	et := encLookup(t)
+	find := func(c *core, dead []uint64) (Assignment, bool) {
+		off, n, found := c.exact(k)
+		if !found {
+			return Assignment{}, false
+		}
+		for r := off; r < off+n; r++ {
+			rc := c.recs[r]
+			if rc.from <= et && et < rc.to && !isDead(dead, r) {
+				return Assignment{Prefix: p.Masked(), From: decBound(rc.from), To: decBound(rc.to), Resource: rc.res}, true
+			}
+		}
+		return Assignment{}, false
+	}
+	if ix.delta != nil {
+		if a, ok := find(ix.delta, nil); ok {
+			return a, true
+		}
+	}
+	return find(&ix.core, ix.dead)
+}

@@ -54,6 +54,7 @@ func (s *Service) attribute(r *report.Report, received time.Time) {
 			}
 		}
 	}
+	r.NotOurs = items - ours
 	if items > 0 && ours == 0 {
 		r.Outcome = report.OutcomeNotResolvable
 	}

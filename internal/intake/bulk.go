@@ -94,12 +94,16 @@ func (s *Service) SubmitBulk(ctx context.Context, common *report.Report, file io
 	defer src.stop()
 	res, err := s.Store.InsertBulk(ctx, &store.NewBulk{
 		Report: common, Channel: ChannelCSV, ReceivedAt: started, IdempotencyKey: idempotencyKey,
-		Outcome: func() string {
+		Finish: func() store.BulkFinish {
 			// Read once the rows are all in (the parser is done).
-			if attr != nil && src.accepted > 0 && src.ours == 0 {
-				return report.OutcomeNotResolvable
+			var f store.BulkFinish
+			if attr != nil {
+				f.NotOurs = src.accepted - src.ours
+				if src.accepted > 0 && src.ours == 0 {
+					f.Outcome = report.OutcomeNotResolvable
+				}
 			}
-			return ""
+			return f
 		},
 		Raw: func() (io.Reader, string, string, int64, error) {
 			// Whatever the parser did not read (after a fatal error there is

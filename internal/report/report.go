@@ -103,6 +103,8 @@ type Report struct {
 	// Outcome is set at intake when attribution already decides it: every
 	// item outside the provider's address space is NOT_RESOLVABLE_TO_PROVIDER.
 	Outcome string `json:"-"`
+	// NotOurs counts the items outside the provider's address space.
+	NotOurs int `json:"-"`
 }
 
 // Incident is one observed event: network and email reports carry them.

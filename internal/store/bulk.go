@@ -20,9 +20,10 @@ type NewBulk struct {
 	// IdempotencyKey, when set, is claimed for this report in the same
 	// transaction (see NewReport).
 	IdempotencyKey string
-	// Outcome, asked once every incident is read, may decide the report's
-	// outcome already (every row outside the address space).
-	Outcome func() string
+	// Finish, asked once every incident is read, gives what depends on all
+	// of them: the lane, the outcome (every row outside the address space)
+	// and the count of rows outside it.
+	Finish func() BulkFinish
 	// Raw is called once every incident has been read, to store the upload
 	// unchanged: the reader of its bytes, their SHA-256 (hex) and size.
 	Raw func() (r io.Reader, contentType, sha string, size int64, err error)
@@ -40,6 +41,13 @@ type BulkReject struct {
 	Field   string `json:"field"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// BulkFinish is what an upload's rows decide about its report.
+type BulkFinish struct {
+	Lane    string // "" keeps the report's
+	Outcome string // "" for none yet
+	NotOurs int
 }
 
 // BulkResult is the outcome of a stored upload.
@@ -207,15 +215,15 @@ func (s *Store) bulkTail(ctx context.Context, t tx, nb *NewBulk, res *BulkResult
 	if err := t.exec(ctx, s.Q("update-raw-meta"), rawID, sha, size, ct); err != nil {
 		return err
 	}
-	if err := t.exec(ctx, s.Q("set-report-item-count"), res.ID, res.Accepted); err != nil {
-		return err
+	var fin BulkFinish
+	if nb.Finish != nil {
+		fin = nb.Finish()
 	}
-	if nb.Outcome != nil {
-		if o := nb.Outcome(); o != "" {
-			if err := t.exec(ctx, s.Q("set-report-outcome"), res.ID, o); err != nil {
-				return err
-			}
-		}
+	if fin.Lane == "" {
+		fin.Lane = nb.Report.Lane
+	}
+	if err := t.exec(ctx, s.Q("finish-bulk-report"), res.ID, res.Accepted, fin.NotOurs, fin.Lane, outcomeOrNil(fin.Outcome)); err != nil {
+		return err
 	}
 	nrej, list := rejects()
 	if res.ImportID, err = s.insertImport(ctx, t, &res.ID, "finished", res.Accepted, nrej, list, nb.ReceivedAt); err != nil {

@@ -3,136 +3,205 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"net/netip"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"abusedesk/internal/attribution"
 )
 
-// ReplaceRanges makes rs the provider's address space, in one transaction.
-func (s *Store) ReplaceRanges(ctx context.Context, rs []attribution.Range) error {
+// Kinds of inventory_changes entries.
+const (
+	ChangeBatch  = "batch"  // body: the accepted lines, JSON Lines
+	ChangeRanges = "ranges" // the address space was replaced
+	ChangeReload = "reload" // a batch too large to replay: rebuild from the tables
+)
+
+// pgInventoryLock serialises inventory writers across PostgreSQL instances, so
+// that inventory_changes.seq order is commit order and no follower skips an
+// entry committed late.
+const pgInventoryLock = 0x0abd_0001
+
+// ReplaceRanges makes rs the provider's address space, in one transaction,
+// and logs the change for the other instances. It returns the log's seq.
+func (s *Store) ReplaceRanges(ctx context.Context, rs []attribution.Range) (int64, error) {
 	t, err := s.W.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer t.Rollback()
 	tx := sqlTx{t, s}
+	if err := s.lockInventory(ctx, tx); err != nil {
+		return 0, err
+	}
 	if err := tx.exec(ctx, s.Q("delete-ranges")); err != nil {
-		return err
+		return 0, err
 	}
 	for _, r := range rs {
 		if err := tx.exec(ctx, s.Q("insert-range"), r.Prefix.String(), r.Service, r.Region, r.NetworkBorderGroup); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return t.Commit()
-}
-
-// InventoryCounts says what an import stored.
-type InventoryCounts struct {
-	Accounts, Resources, Assignments, Hostnames int
-}
-
-// ImportInventory stores the good records of inv in one transaction:
-// accounts and resources are created or updated by their ids; assignments
-// and host names are added to the history. A line whose assignment overlaps
-// one of the same prefix already stored (or in the file) is refused by line;
-// nested prefixes are fine. What the database already holds always wins.
-func (s *Store) ImportInventory(ctx context.Context, inv *attribution.Inventory) (InventoryCounts, []attribution.LineError, error) {
-	var n InventoryCounts
-	exists := func(q string) func(string) bool {
-		return func(id string) bool {
-			var x int64
-			return s.R.QueryRowContext(ctx, q, id).Scan(&x) == nil
-		}
+	seq, err := s.logChange(ctx, tx, ChangeRanges, "")
+	if err != nil {
+		return 0, err
 	}
-	errs := inv.Validate(attribution.Known{
-		Account:  exists("SELECT id FROM accounts WHERE ext_id = $1"),
-		Resource: exists("SELECT id FROM resources WHERE ext_id = $1"),
-	})
+	return seq, t.Commit()
+}
+
+func (s *Store) lockInventory(ctx context.Context, tx tx) error {
+	if s.Dialect != Postgres {
+		return nil // SQLite: the write transaction is the lock
+	}
+	return tx.exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(pgInventoryLock))
+}
+
+func (s *Store) logChange(ctx context.Context, tx tx, kind, body string) (int64, error) {
+	var seq int64
+	_, err := tx.scan(ctx, s.Q("insert-inventory-change"), []any{kind, body, time.Now().UTC()}, &seq)
+	return seq, err
+}
+
+// InventoryWrite is one batch of inventory changes that passed every check:
+// accounts and resources are created or updated by id; Add are new
+// assignments and host names; Close end open ones (matched by resource,
+// prefix or host, and from; To is the end). Log is the batch as the
+// followers replay it; Reload logs a rebuild instead (for batches too large
+// to keep in the log).
+type InventoryWrite struct {
+	Accounts   []attribution.Account
+	Resources  []attribution.Resource
+	Add        []attribution.AssignmentRecord
+	Close      []attribution.AssignmentRecord
+	AddHosts   []attribution.HostnameRecord
+	CloseHosts []attribution.HostnameRecord
+	Log        string
+	Reload     bool
+}
+
+// copyThreshold is the batch size from which PostgreSQL gets the
+// assignments by COPY instead of one INSERT each (a round trip per row).
+const copyThreshold = 2000
+
+// WriteInventory takes the inventory lock, calls prepare (which sees every
+// change committed before it: it catches up with the log and checks its
+// batch against that), and stores what prepare returns in the same
+// transaction with its log entry. It returns the entry's seq, or 0 when
+// prepare returned nothing to write.
+func (s *Store) WriteInventory(ctx context.Context, prepare func(context.Context) (*InventoryWrite, error)) (int64, error) {
+	if s.Dialect == Postgres {
+		t, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+		if err != nil {
+			return 0, err
+		}
+		defer t.Rollback(ctx)
+		seq, err := s.writeInventory(ctx, pgxTx{t}, prepare)
+		if err != nil || seq == 0 {
+			return 0, err
+		}
+		return seq, t.Commit(ctx)
+	}
 	t, err := s.W.BeginTx(ctx, nil)
 	if err != nil {
-		return n, nil, err
+		return 0, err
 	}
 	defer t.Rollback()
-	tx := sqlTx{t, s}
-	for _, a := range inv.Accounts {
-		if err := tx.exec(ctx, s.Q("upsert-account"), a.ID, a.Name, a.SecurityEmail, a.Email, a.Language); err != nil {
-			return n, nil, err
-		}
-		n.Accounts++
+	seq, err := s.writeInventory(ctx, sqlTx{t, s}, prepare)
+	if err != nil || seq == 0 {
+		return 0, err
 	}
-	for _, r := range inv.Resources {
-		var acct int64
-		if _, err := tx.scan(ctx, s.Q("account-id"), []any{r.Account}, &acct); err != nil {
-			return n, nil, err
-		}
-		if err := tx.exec(ctx, s.Q("upsert-resource"), r.ID, acct, r.Type, r.Service, r.Region); err != nil {
-			return n, nil, err
-		}
-		n.Resources++
-	}
-	res, err := s.loadResources(ctx, t)
-	if err != nil {
-		return n, nil, err
-	}
-	handle := func(id string) (uint32, bool) { h, ok := res.byExt[id]; return h, ok }
-
-	// Assignments: what is stored, then the file's; a conflict that
-	// involves a line of the file refuses that line.
-	old, err := s.loadAssignments(ctx, t, res)
-	if err != nil {
-		return n, nil, err
-	}
-	add, lines, aerrs := inv.AssignmentsFor(handle)
-	errs = append(errs, aerrs...)
-	all := append(old, add...)
-	allLines := append(make([]int, len(old)), lines...)
-	_, cs := attribution.Build(all)
-	refused := refusedLines(attribution.ConflictLineErrors(cs, allLines, "prefix"), &errs)
-	for i, a := range add {
-		if refused[lines[i]] {
-			continue
-		}
-		if err := tx.exec(ctx, s.Q("insert-assignment"), res.dbID[a.Resource], a.Prefix.String(), a.From.UTC(), nullTime(a.To)); err != nil {
-			return n, nil, err
-		}
-		n.Assignments++
-	}
-
-	oldHosts, err := s.loadHosts(ctx, t, res)
-	if err != nil {
-		return n, nil, err
-	}
-	hadd, hlines, herrs := inv.HostAssignmentsFor(handle)
-	errs = append(errs, herrs...)
-	hall := append(oldHosts, hadd...)
-	hallLines := append(make([]int, len(oldHosts)), hlines...)
-	_, hcs := attribution.BuildHosts(hall)
-	hrefused := refusedLines(attribution.ConflictLineErrors(hcs, hallLines, "host"), &errs)
-	for i, h := range hadd {
-		if hrefused[hlines[i]] {
-			continue
-		}
-		if err := tx.exec(ctx, s.Q("insert-hostname"), res.dbID[h.Resource], h.Host, h.From.UTC(), nullTime(h.To)); err != nil {
-			return n, nil, err
-		}
-		n.Hostnames++
-	}
-	return n, errs, t.Commit()
+	return seq, t.Commit()
 }
 
-// refusedLines keeps the conflict errors that name a line of the file
-// (stored rows have line 0) and returns the set of those lines.
-func refusedLines(ces []attribution.LineError, errs *[]attribution.LineError) map[int]bool {
-	out := map[int]bool{}
-	for _, e := range ces {
-		if e.Line > 0 {
-			out[e.Line] = true
-			*errs = append(*errs, e)
+func (s *Store) writeInventory(ctx context.Context, tx tx, prepare func(context.Context) (*InventoryWrite, error)) (int64, error) {
+	if err := s.lockInventory(ctx, tx); err != nil {
+		return 0, err
+	}
+	w, err := prepare(ctx)
+	if err != nil || w == nil {
+		return 0, err
+	}
+	for _, a := range w.Accounts {
+		if err := tx.exec(ctx, s.Q("upsert-account"), a.ID, a.Name, a.SecurityEmail, a.Email, a.Language); err != nil {
+			return 0, err
 		}
 	}
-	return out
+	for _, r := range w.Resources {
+		if err := tx.exec(ctx, s.Q("upsert-resource"), r.ID, r.Account, r.Type, r.Service, r.Region); err != nil {
+			return 0, err
+		}
+	}
+	// Closes first: a reassignment closes the old holder and opens the new
+	// holder's assignment of the same prefix in one batch.
+	for _, a := range w.Close {
+		if err := tx.exec(ctx, s.Q("close-assignment"), a.To.UTC(), a.Prefix.String(), a.From.UTC(), a.Resource); err != nil {
+			return 0, err
+		}
+	}
+	if pt, ok := tx.(pgxTx); ok && len(w.Add) >= copyThreshold {
+		if err := s.copyAssignments(ctx, pt, w.Add); err != nil {
+			return 0, err
+		}
+	} else {
+		for _, a := range w.Add {
+			if err := tx.exec(ctx, s.Q("insert-assignment"), a.Resource, a.Prefix.String(), a.From.UTC(), nullTime(a.To)); err != nil {
+				return 0, err
+			}
+		}
+	}
+	for _, h := range w.CloseHosts {
+		if err := tx.exec(ctx, s.Q("close-hostname"), h.To.UTC(), h.Host, h.From.UTC(), h.Resource); err != nil {
+			return 0, err
+		}
+	}
+	for _, h := range w.AddHosts {
+		if err := tx.exec(ctx, s.Q("insert-hostname"), h.Resource, h.Host, h.From.UTC(), nullTime(h.To)); err != nil {
+			return 0, err
+		}
+	}
+	kind, body := ChangeBatch, w.Log
+	if w.Reload {
+		kind, body = ChangeReload, ""
+	}
+	return s.logChange(ctx, tx, kind, body)
+}
+
+func (s *Store) copyAssignments(ctx context.Context, t pgxTx, as []attribution.AssignmentRecord) error {
+	ids := map[string]int64{}
+	rows, err := t.Query(ctx, "SELECT id, ext_id FROM resources")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		var ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			rows.Close()
+			return err
+		}
+		ids[ext] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	i := 0
+	src := pgx.CopyFromFunc(func() ([]any, error) {
+		if i == len(as) {
+			return nil, nil
+		}
+		a := as[i]
+		i++
+		id, ok := ids[a.Resource]
+		if !ok {
+			return nil, errors.New("store: assignment of unknown resource " + a.Resource)
+		}
+		return []any{id, a.Prefix.String(), a.From.UTC(), nullTime(a.To)}, nil
+	})
+	_, err = t.CopyFrom(ctx, pgx.Identifier{"assignments"}, []string{"resource_id", "prefix", "valid_from", "valid_to"}, src)
+	return err
 }
 
 func nullTime(t time.Time) any {
@@ -142,118 +211,160 @@ func nullTime(t time.Time) any {
 	return t.UTC()
 }
 
-type resourceSet struct {
-	info  []attribution.ResourceInfo
-	byExt map[string]uint32
-	byDB  map[int64]uint32
-	dbID  []int64 // handle → row id
+// AccountExists tells whether an account id is stored.
+func (s *Store) AccountExists(ctx context.Context, id string) (bool, error) {
+	var x int
+	err := s.R.QueryRowContext(ctx, s.Q("account-exists"), id).Scan(&x)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Resource reads one stored resource by id.
+func (s *Store) Resource(ctx context.Context, id string) (attribution.ResourceInfo, bool, error) {
+	var r attribution.ResourceInfo
+	err := s.R.QueryRowContext(ctx, s.Q("resource"), id).Scan(&r.ID, &r.Type, &r.Service, &r.Region, &r.Account)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	return r, err == nil, err
+}
+
+// InventoryState is the stored inventory as the in-memory indexes need it:
+// resource handles are positions in Resources, and Seq is the last log
+// entry the state includes.
+type InventoryState struct {
+	Seq         int64
+	Ranges      []attribution.Range
+	Resources   []attribution.ResourceInfo
+	Assignments []attribution.Assignment
+	Hosts       []attribution.HostAssignment
+}
+
+// LoadInventory reads the whole inventory in one snapshot.
+func (s *Store) LoadInventory(ctx context.Context) (*InventoryState, error) {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.Dialect == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead // one snapshot for every query below
+	}
+	t, err := s.R.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Rollback()
+	st := &InventoryState{}
+	// seq first: in SQLite the snapshot starts with the first read.
+	if err := t.QueryRowContext(ctx, s.Q("inventory-seq")).Scan(&st.Seq); err != nil {
+		return nil, err
+	}
+	handles := map[string]uint32{}
+	err = each(ctx, t, s.Q("resources"), nil, func(rows *sql.Rows) error {
+		var r attribution.ResourceInfo
+		if err := rows.Scan(&r.ID, &r.Type, &r.Service, &r.Region, &r.Account); err != nil {
+			return err
+		}
+		handles[r.ID] = uint32(len(st.Resources))
+		st.Resources = append(st.Resources, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(ctx, t, s.Q("assignments"), nil, func(rows *sql.Rows) error {
+		var ext, prefix string
+		var from time.Time
+		var to sql.NullTime
+		if err := rows.Scan(&ext, &prefix, &from, &to); err != nil {
+			return err
+		}
+		p, err := netip.ParsePrefix(prefix)
+		if err != nil {
+			return err
+		}
+		st.Assignments = append(st.Assignments, attribution.Assignment{Prefix: p, From: from, To: to.Time, Resource: handles[ext]})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(ctx, t, s.Q("hostnames"), nil, func(rows *sql.Rows) error {
+		var ext string
+		var h attribution.HostAssignment
+		var to sql.NullTime
+		if err := rows.Scan(&ext, &h.Host, &h.From, &to); err != nil {
+			return err
+		}
+		h.To, h.Resource = to.Time, handles[ext]
+		st.Hosts = append(st.Hosts, h)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if st.Ranges, err = s.loadRanges(ctx, t); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// LoadRanges reads the address space.
+func (s *Store) LoadRanges(ctx context.Context) ([]attribution.Range, error) {
+	return s.loadRanges(ctx, s.R)
 }
 
 type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
-func (s *Store) loadResources(ctx context.Context, q querier) (*resourceSet, error) {
-	rows, err := q.QueryContext(ctx, s.Q("resources"))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	rs := &resourceSet{byExt: map[string]uint32{}, byDB: map[int64]uint32{}}
-	for rows.Next() {
-		var id int64
-		var r attribution.ResourceInfo
-		if err := rows.Scan(&id, &r.ID, &r.Type, &r.Service, &r.Region, &r.Account); err != nil {
-			return nil, err
-		}
-		h := uint32(len(rs.info))
-		rs.info = append(rs.info, r)
-		rs.dbID = append(rs.dbID, id)
-		rs.byExt[r.ID], rs.byDB[id] = h, h
-	}
-	return rs, rows.Err()
-}
-
-func (s *Store) loadAssignments(ctx context.Context, q querier, rs *resourceSet) ([]attribution.Assignment, error) {
-	rows, err := q.QueryContext(ctx, s.Q("assignments"))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []attribution.Assignment
-	for rows.Next() {
-		var id int64
-		var prefix string
-		var from time.Time
-		var to sql.NullTime
-		if err := rows.Scan(&id, &prefix, &from, &to); err != nil {
-			return nil, err
-		}
-		p, err := netip.ParsePrefix(prefix)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, attribution.Assignment{Prefix: p, From: from, To: to.Time, Resource: rs.byDB[id]})
-	}
-	return out, rows.Err()
-}
-
-func (s *Store) loadHosts(ctx context.Context, q querier, rs *resourceSet) ([]attribution.HostAssignment, error) {
-	rows, err := q.QueryContext(ctx, s.Q("hostnames"))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []attribution.HostAssignment
-	for rows.Next() {
-		var id int64
-		var h attribution.HostAssignment
-		var to sql.NullTime
-		if err := rows.Scan(&id, &h.Host, &h.From, &to); err != nil {
-			return nil, err
-		}
-		h.To, h.Resource = to.Time, rs.byDB[id]
-		out = append(out, h)
-	}
-	return out, rows.Err()
-}
-
-// LoadAttributor builds the attribution indexes from the stored history.
-func (s *Store) LoadAttributor(ctx context.Context) (*attribution.Attributor, error) {
-	rs, err := s.loadResources(ctx, s.R)
-	if err != nil {
-		return nil, err
-	}
-	as, err := s.loadAssignments(ctx, s.R, rs)
-	if err != nil {
-		return nil, err
-	}
-	hs, err := s.loadHosts(ctx, s.R, rs)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.R.QueryContext(ctx, s.Q("ranges"))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ranges []attribution.Range
-	for rows.Next() {
+func (s *Store) loadRanges(ctx context.Context, q querier) ([]attribution.Range, error) {
+	var out []attribution.Range
+	err := each(ctx, q, s.Q("ranges"), nil, func(rows *sql.Rows) error {
 		var r attribution.Range
 		var p string
 		if err := rows.Scan(&p, &r.Service, &r.Region, &r.NetworkBorderGroup); err != nil {
-			return nil, err
+			return err
 		}
-		if r.Prefix, err = netip.ParsePrefix(p); err != nil {
-			return nil, err
+		var err error
+		r.Prefix, err = netip.ParsePrefix(p)
+		out = append(out, r)
+		return err
+	})
+	return out, err
+}
+
+func each(ctx context.Context, q querier, query string, args []any, f func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := f(rows); err != nil {
+			return err
 		}
-		ranges = append(ranges, r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// The history was checked on import; Build's conflicts cannot occur.
-	ix, _ := attribution.Build(as)
-	hx, _ := attribution.BuildHosts(hs)
-	return &attribution.Attributor{Space: attribution.NewAddressSpace(ranges), Index: ix, Hosts: hx, Resources: rs.info}, nil
+	return rows.Err()
+}
+
+// InventoryChange is one entry of the inventory log.
+type InventoryChange struct {
+	Seq  int64
+	Kind string
+	Body string
+}
+
+// InventoryChangesSince returns the log entries after seq, oldest first, a
+// page at a time (call again with the last seq until none is returned).
+func (s *Store) InventoryChangesSince(ctx context.Context, seq int64) ([]InventoryChange, error) {
+	var out []InventoryChange
+	err := each(ctx, s.R, s.Q("inventory-changes-since"), []any{seq}, func(rows *sql.Rows) error {
+		var c InventoryChange
+		if err := rows.Scan(&c.Seq, &c.Kind, &c.Body); err != nil {
+			return err
+		}
+		out = append(out, c)
+		return nil
+	})
+	return out, err
 }

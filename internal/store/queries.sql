@@ -18,12 +18,12 @@ SELECT sha256, content_type, size, channel, received_at, body FROM raw_submissio
 -- name: insert-report
 INSERT INTO reports (public_id, token_hash, type, subtype, channel, status, lane, language,
     reporter_name, reporter_email, reporter_org, reporter_kind, share_contact, description,
-    details, item_count, raw_id, created_at, outcome)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+    details, item_count, raw_id, created_at, outcome, not_ours)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 RETURNING id;
 
--- name: set-report-item-count
-UPDATE reports SET item_count = $2 WHERE id = $1;
+-- name: finish-bulk-report
+UPDATE reports SET item_count = $2, not_ours = $3, lane = $4, outcome = $5 WHERE id = $1;
 
 -- name: insert-url
 INSERT INTO urls (report_id, seq, url, description, video_timestamp, verdict, resource, account)
@@ -52,7 +52,7 @@ WHERE k.reporter_email = $1 AND k.key = $2 AND k.created_at >= $3;
 
 -- name: report-by-public-id
 SELECT id, public_id, token_hash, type, subtype, channel, status, outcome, lane, language,
-    item_count, created_at
+    item_count, not_ours, created_at
 FROM reports WHERE public_id = $1;
 
 -- name: report-detail
@@ -131,25 +131,54 @@ INSERT INTO accounts (ext_id, name, security_email, email, language) VALUES ($1,
 ON CONFLICT (ext_id) DO UPDATE SET name = excluded.name, security_email = excluded.security_email,
     email = excluded.email, language = excluded.language;
 
--- name: account-id
-SELECT id FROM accounts WHERE ext_id = $1;
+-- name: account-exists
+SELECT 1 FROM accounts WHERE ext_id = $1;
 
 -- name: upsert-resource
-INSERT INTO resources (ext_id, account_id, type, service, region) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO resources (ext_id, account_id, type, service, region)
+VALUES ($1, (SELECT id FROM accounts WHERE ext_id = $2), $3, $4, $5)
 ON CONFLICT (ext_id) DO UPDATE SET account_id = excluded.account_id, type = excluded.type,
     service = excluded.service, region = excluded.region;
 
+-- The order is the order of the in-memory resource handles.
 -- name: resources
-SELECT r.id, r.ext_id, r.type, r.service, r.region, a.ext_id FROM resources r JOIN accounts a ON a.id = r.account_id;
+SELECT r.ext_id, r.type, r.service, r.region, a.ext_id FROM resources r JOIN accounts a ON a.id = r.account_id ORDER BY r.id;
+
+-- name: resource
+SELECT r.ext_id, r.type, r.service, r.region, a.ext_id FROM resources r JOIN accounts a ON a.id = r.account_id WHERE r.ext_id = $1;
 
 -- name: insert-assignment
-INSERT INTO assignments (resource_id, prefix, valid_from, valid_to) VALUES ($1, $2, $3, $4);
+INSERT INTO assignments (resource_id, prefix, valid_from, valid_to)
+VALUES ((SELECT id FROM resources WHERE ext_id = $1), $2, $3, $4);
+
+-- name: close-assignment
+UPDATE assignments SET valid_to = $1
+WHERE prefix = $2 AND valid_from = $3 AND valid_to IS NULL AND resource_id = (SELECT id FROM resources WHERE ext_id = $4);
 
 -- name: assignments
-SELECT resource_id, prefix, valid_from, valid_to FROM assignments;
+SELECT r.ext_id, a.prefix, a.valid_from, a.valid_to FROM assignments a JOIN resources r ON r.id = a.resource_id;
 
 -- name: insert-hostname
-INSERT INTO hostnames (resource_id, host, valid_from, valid_to) VALUES ($1, $2, $3, $4);
+INSERT INTO hostnames (resource_id, host, valid_from, valid_to)
+VALUES ((SELECT id FROM resources WHERE ext_id = $1), $2, $3, $4);
+
+-- name: close-hostname
+UPDATE hostnames SET valid_to = $1
+WHERE host = $2 AND valid_from = $3 AND valid_to IS NULL AND resource_id = (SELECT id FROM resources WHERE ext_id = $4);
 
 -- name: hostnames
-SELECT resource_id, host, valid_from, valid_to FROM hostnames;
+SELECT r.ext_id, h.host, h.valid_from, h.valid_to FROM hostnames h JOIN resources r ON r.id = h.resource_id;
+
+-- name: insert-inventory-change
+INSERT INTO inventory_changes (kind, body, created_at) VALUES ($1, $2, $3) RETURNING seq;
+
+-- name: inventory-seq
+SELECT COALESCE(MAX(seq), 0) FROM inventory_changes;
+
+-- name: inventory-changes-since
+SELECT seq, kind, body FROM inventory_changes WHERE seq > $1 ORDER BY seq LIMIT 64;
+-- name: insert-token
+INSERT INTO tokens (name, scope, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id;
+
+-- name: token
+SELECT id, name, scope FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL;

@@ -145,7 +145,7 @@ func (s *Store) insertReportRow(ctx context.Context, t tx, rc Receipt, nr *NewRe
 	return t.insertID(ctx, s.Q("insert-report"), s.Q("insert-report:exec"),
 		rc.PublicID, HashToken(rc.Token), r.Type, r.Subtype, nr.Channel, rc.Status, r.Lane, r.Language,
 		r.Reporter.Name, r.Reporter.Email, r.Reporter.Organization, r.Reporter.Kind,
-		r.ShareContactWithCustomer, r.Description, nr.prepare().details, items, rawID, nr.ReceivedAt.UTC(), outcomeOrNil(r.Outcome))
+		r.ShareContactWithCustomer, r.Description, nr.prepare().details, items, rawID, nr.ReceivedAt.UTC(), outcomeOrNil(r.Outcome), r.NotOurs)
 }
 
 // recordConsent writes the reporter's consent to the ledger. The ledger
@@ -315,6 +315,7 @@ type ReportStatus struct {
 	Lane      string
 	Language  string
 	Items     int
+	NotOurs   int // items outside the provider's address space
 	CreatedAt time.Time
 }
 
@@ -326,7 +327,7 @@ func (s *Store) ReportByPublicID(ctx context.Context, id string) (*ReportStatus,
 	var st ReportStatus
 	var outcome *string
 	err := s.R.QueryRowContext(ctx, s.Q("report-by-public-id"), id).Scan(&st.ID, &st.PublicID, &st.TokenHash,
-		&st.Type, &st.Subtype, &st.Channel, &st.Status, &outcome, &st.Lane, &st.Language, &st.Items, &st.CreatedAt)
+		&st.Type, &st.Subtype, &st.Channel, &st.Status, &outcome, &st.Lane, &st.Language, &st.Items, &st.NotOurs, &st.CreatedAt)
 	if err != nil {
 		if isNoRows(err) {
 			return nil, ErrNotFound

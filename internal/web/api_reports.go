@@ -154,14 +154,17 @@ func (s *Server) lookupStatus(r *http.Request) (*store.ReportStatus, error) {
 }
 
 type statusBody struct {
-	ID         string  `json:"id"`
-	Type       string  `json:"type"`
-	Subtype    string  `json:"subtype"`
-	Status     string  `json:"status"`
-	Outcome    *string `json:"outcome"`
-	Items      int     `json:"items"`
-	Channel    string  `json:"channel"`
-	ReceivedAt string  `json:"received_at"`
+	ID      string  `json:"id"`
+	Type    string  `json:"type"`
+	Subtype string  `json:"subtype"`
+	Status  string  `json:"status"`
+	Outcome *string `json:"outcome"`
+	Items   int     `json:"items"`
+	// NotOurs counts the items outside the provider's address space: the
+	// only attribution fact a reporter learns (never who holds the rest).
+	NotOurs    int    `json:"not_ours"`
+	Channel    string `json:"channel"`
+	ReceivedAt string `json:"received_at"`
 }
 
 // handleReportStatus is GET /api/v1/reports/{id}: status and outcome, never
@@ -176,7 +179,7 @@ func (s *Server) handleReportStatus(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	b := statusBody{ID: st.PublicID, Type: st.Type, Subtype: st.Subtype, Status: st.Status, Items: st.Items,
+	b := statusBody{ID: st.PublicID, Type: st.Type, Subtype: st.Subtype, Status: st.Status, Items: st.Items, NotOurs: st.NotOurs,
 		Channel: st.Channel, ReceivedAt: st.CreatedAt.UTC().Format(time.RFC3339)}
 	if st.Outcome != "" {
 		b.Outcome = &st.Outcome

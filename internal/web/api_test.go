@@ -15,6 +15,7 @@ import (
 
 	"abusedesk/internal/attribution"
 	"abusedesk/internal/intake"
+	"abusedesk/internal/inventory"
 	"abusedesk/internal/store"
 	"abusedesk/internal/store/storetest"
 )
@@ -376,30 +377,32 @@ func TestAttributionAtIntake(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.ReplaceRanges(ctx, space.Prefixes()); err != nil {
-			t.Fatal(err)
-		}
-		inv, _, _ := attribution.ParseInventory(strings.NewReader(`{"kind":"account","id":"acct-1","name":"A","email":"a@a.example"}
-{"kind":"resource","id":"i-1","account":"acct-1","type":"instance","service":"EC2","region":"eu-west-3"}
-{"kind":"assignment","resource":"i-1","prefix":"203.0.113.7/32","from":"2026-01-01T00:00:00Z"}`))
-		if _, errs, err := st.ImportInventory(ctx, inv); err != nil || len(errs) > 0 {
-			t.Fatal(err, errs)
-		}
 		in := intake.New(st, nil, intake.BulkLimits{})
 		t.Cleanup(in.Close)
-		a, err := st.LoadAttributor(ctx)
-		if err != nil {
+		k := inventory.New(st, nil)
+		k.OnChange = in.SetAttributor
+		if err := k.Load(ctx); err != nil {
 			t.Fatal(err)
 		}
-		in.SetAttributor(a)
+		if err := k.ReplaceRanges(ctx, space); err != nil {
+			t.Fatal(err)
+		}
+		if _, errs, err := k.Import(ctx, strings.NewReader(`{"kind":"account","id":"acct-1","name":"A","email":"a@a.example"}
+{"kind":"resource","id":"i-1","account":"acct-1","type":"instance","service":"EC2","region":"eu-west-3"}
+{"kind":"assignment","resource":"i-1","prefix":"203.0.113.7/32","from":"2026-01-01T00:00:00Z"}`)); err != nil || len(errs) > 0 {
+			t.Fatal(err, errs)
+		}
 		srv := httptest.NewServer(New(Config{DisableRateLimit: true}, in, nil).Handler())
 		t.Cleanup(srv.Close)
 
 		ours := validNetwork // 203.0.113.7 at 2026-03-02: i-1
 		foreign := strings.ReplaceAll(validNetwork, `"source_ip":"203.0.113.7"`, `"source_ip":"198.51.100.7"`)
-		for _, c := range []struct{ body, outcome, verdict string }{
-			{ours, "<nil>", "assigned"},
-			{foreign, "NOT_RESOLVABLE_TO_PROVIDER", "not_ours"},
+		for _, c := range []struct {
+			body, outcome, verdict string
+			notOurs                float64
+		}{
+			{ours, "<nil>", "assigned", 0},
+			{foreign, "NOT_RESOLVABLE_TO_PROVIDER", "not_ours", 1},
 		} {
 			resp, m := post(t, srv.URL+"/api/v1/reports", "application/json", c.body)
 			if resp.StatusCode != 201 {
@@ -410,8 +413,17 @@ func TestAttributionAtIntake(t *testing.T) {
 				t.Fatal(err)
 			}
 			sm := decode(t, sresp)
-			if fmt.Sprint(sm["outcome"]) != c.outcome {
-				t.Errorf("outcome %v, want %s", sm["outcome"], c.outcome)
+			if fmt.Sprint(sm["outcome"]) != c.outcome || sm["not_ours"] != c.notOurs {
+				t.Errorf("outcome %v not_ours %v, want %s %v", sm["outcome"], sm["not_ours"], c.outcome, c.notOurs)
+			}
+			page, err := http.Get(strings.Replace(m["status_api_url"].(string), "/api/v1/reports/", "/status/", 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			html, _ := io.ReadAll(page.Body)
+			page.Body.Close()
+			if strings.Contains(string(html), "not_ours") != (c.notOurs > 0) || strings.Contains(string(html), "i-1") {
+				t.Errorf("status page for %s: %s", c.verdict, html)
 			}
 			var verdict, resource string
 			st.R.QueryRow("SELECT i.verdict, i.resource FROM incidents i JOIN reports r ON r.id = i.report_id WHERE r.public_id = $1", m["id"]).Scan(&verdict, &resource)
@@ -423,14 +435,23 @@ func TestAttributionAtIntake(t *testing.T) {
 			}
 		}
 		// A CSV of foreign addresses only: the same outcome.
-		ct, body := multipartBody(t, [2]string{"report", bulkCommon}, [2]string{"file", "ip,timestamp,log\n198.51.100.1,2026-03-02T10:00:00Z,scan\n198.51.100.2,2026-03-02T10:00:00Z,scan\n"})
+		ct, body := multipartBody(t, [2]string{"report", bulkCommon}, [2]string{"file", "ip,timestamp,log\n198.51.100.1,2026-03-02T10:00:00Z,scan\n198.51.100.2,2026-03-02T10:00:00Z,scan\n203.0.113.9,2026-03-02T10:00:00Z,scan\n"})
 		resp, m := post(t, srv.URL+"/api/v1/reports/bulk", ct, body)
 		if resp.StatusCode != 201 {
 			t.Fatalf("bulk %d %v", resp.StatusCode, m)
 		}
 		sresp, _ := http.Get(m["status_api_url"].(string))
-		if sm := decode(t, sresp); sm["outcome"] != "NOT_RESOLVABLE_TO_PROVIDER" {
-			t.Errorf("bulk outcome %v", sm["outcome"])
+		if sm := decode(t, sresp); sm["outcome"] != nil || sm["not_ours"] != 2.0 {
+			t.Errorf("bulk with one of ours: outcome %v not_ours %v", sm["outcome"], sm["not_ours"])
+		}
+		ct, body = multipartBody(t, [2]string{"report", bulkCommon}, [2]string{"file", "ip,timestamp,log\n198.51.100.1,2026-03-02T10:00:00Z,scan\n198.51.100.2,2026-03-02T10:00:00Z,scan\n"})
+		resp, m = post(t, srv.URL+"/api/v1/reports/bulk", ct, body)
+		if resp.StatusCode != 201 {
+			t.Fatalf("bulk %d %v", resp.StatusCode, m)
+		}
+		sresp, _ = http.Get(m["status_api_url"].(string))
+		if sm := decode(t, sresp); sm["outcome"] != "NOT_RESOLVABLE_TO_PROVIDER" || sm["not_ours"] != 2.0 {
+			t.Errorf("bulk outcome %v not_ours %v", sm["outcome"], sm["not_ours"])
 		}
 	})
 }

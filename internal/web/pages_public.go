@@ -31,7 +31,7 @@ func (s *Server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, "status", map[string]any{
 		"ID": st.PublicID, "Type": st.Type, "Subtype": st.Subtype, "Status": st.Status,
-		"Outcome": st.Outcome, "Items": st.Items, "ReceivedAt": st.CreatedAt.UTC().Format(time.RFC3339),
+		"Outcome": st.Outcome, "Items": st.Items, "NotOurs": st.NotOurs, "ReceivedAt": st.CreatedAt.UTC().Format(time.RFC3339),
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"abusedesk/internal/intake"
+	"abusedesk/internal/inventory"
 	"abusedesk/internal/report"
 	"abusedesk/internal/store"
 )
@@ -65,6 +66,9 @@ type Server struct {
 	log     *slog.Logger
 	limiter *limiter
 	pages   *pages
+
+	// Inventory takes POST /api/v1/inventory; nil: the route answers 503.
+	Inventory *inventory.Keeper
 }
 
 // New builds a server.
@@ -104,6 +108,7 @@ func (s *Server) Handler() http.Handler {
 	limited("GET /api/v1/reports/{id}", s.handleReportStatus)
 	limited("POST /api/v1/xarf", s.handleXARF)
 	limited("POST /api/v1/legal-requests", s.handleLegalRequest)
+	mux.HandleFunc("POST /api/v1/inventory", s.handleInventory)
 	mux.HandleFunc("GET /api/openapi.yaml", s.handleOpenAPI)
 
 	mux.HandleFunc("GET /{$}", s.handleHome)
