@@ -96,6 +96,7 @@ func (k *Keeper) reload(ctx context.Context) error {
 	// The history was checked when it was stored; Build's conflicts cannot occur.
 	ix, _ := attribution.Build(s.Assignments)
 	k.seq, k.live, k.hosts, k.info = s.Seq, ix, s.Hosts, s.Resources
+	batches.WithLabelValues("reload").Inc()
 	k.space = attribution.NewAddressSpace(s.Ranges)
 	k.byExt = make(map[string]uint32, len(s.Resources))
 	for i, r := range s.Resources {
@@ -112,6 +113,11 @@ func (k *Keeper) publish(hx *attribution.HostIndex) {
 	}
 	a := &attribution.Attributor{Space: k.space, Index: k.live, Hosts: hx, Resources: k.info}
 	k.cur.Store(a)
+	indexSize.WithLabelValues("ranges").Set(float64(a.Space.Len()))
+	indexSize.WithLabelValues("assignments").Set(float64(a.Index.Len()))
+	indexSize.WithLabelValues("hostnames").Set(float64(a.Hosts.Len()))
+	indexSize.WithLabelValues("resources").Set(float64(len(a.Resources)))
+	logSeq.Set(float64(k.seq))
 	if k.OnChange != nil {
 		k.OnChange(a)
 	}
@@ -175,6 +181,7 @@ func (k *Keeper) replay(ctx context.Context, c store.InventoryChange) error {
 			p := k.plan(inv, nil)
 			if len(p.errs) == 0 {
 				k.commit(p, c.Seq)
+				batches.WithLabelValues("log").Inc()
 				return nil
 			}
 			lerrs = p.errs
@@ -221,8 +228,10 @@ func (k *Keeper) Import(ctx context.Context, r io.Reader) (Counts, []attribution
 	errs = append(errs, p.errs...)
 	sortLineErrors(errs)
 	p.counts.LinesRefused = countLines(errs)
+	linesRefused.Add(float64(p.counts.LinesRefused))
 	if seq > 0 {
 		k.commit(p, seq)
+		batches.WithLabelValues("import").Inc()
 	}
 	return p.counts, errs, nil
 }
@@ -472,6 +481,11 @@ func (k *Keeper) planHosts(p *plan, recs []attribution.HostnameRecord, handle fu
 			switch {
 			case trunc(cur.To).Equal(r.To):
 				p.counts.Unchanged++
+				continue
+			case cur.To.IsZero() && i >= len(k.hosts):
+				// Opened and closed within the batch: one closed entry.
+				all[i].To, addRecs[i-len(k.hosts)].To = r.To, r.To
+				delete(stored, kk)
 				continue
 			case cur.To.IsZero():
 				all[i].To = r.To
