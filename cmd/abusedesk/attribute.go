@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -96,22 +97,36 @@ func cmdAttribute(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	k := inventory.New(st, nil)
-	if err := k.Load(ctx); err != nil {
-		return err
-	}
-	a := k.Attributor()
-	var v attribution.Verdict
+	// Only what can decide is read: the prefixes containing the address,
+	// or the host name and its wildcards (instant at any inventory size).
 	item := fs.Arg(0)
-	if addr, ok := report.ParseIP(item); ok {
-		v = a.Addr(addr, at)
+	var addr netip.Addr
+	var host string
+	if a, ok := report.ParseIP(item); ok {
+		addr = a
 	} else if strings.Contains(item, "://") {
-		var ok bool
-		if v, ok = a.URL(item, at); !ok {
+		h, ok := attribution.HostOfURL(item)
+		if !ok {
 			return fmt.Errorf("%q is not an absolute http(s) URL", item)
+		}
+		if a, err := netip.ParseAddr(h); err == nil {
+			addr = a
+		} else {
+			host = h
 		}
 	} else {
 		return fmt.Errorf("%q is neither an IP address nor an http(s) URL", item)
+	}
+	part, err := st.LoadInventoryFor(ctx, addr, host)
+	if err != nil {
+		return err
+	}
+	a := inventory.Attributor(part)
+	var v attribution.Verdict
+	if addr.IsValid() {
+		v = a.Addr(addr, at)
+	} else {
+		v, _ = a.URL(item, at)
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetEscapeHTML(false)

@@ -107,6 +107,15 @@ func (k *Keeper) reload(ctx context.Context) error {
 	return nil
 }
 
+// Attributor builds the indexes of a stored state (whole, or a part read by
+// store LoadInventoryFor) without keeping it.
+func Attributor(s *store.InventoryState) *attribution.Attributor {
+	// The history was checked when it was stored; no conflict can occur.
+	ix, _ := attribution.Build(s.Assignments)
+	hx, _ := attribution.BuildHosts(s.Hosts)
+	return &attribution.Attributor{Space: attribution.NewAddressSpace(s.Ranges), Index: ix, Hosts: hx, Resources: s.Resources}
+}
+
 func (k *Keeper) publish(hx *attribution.HostIndex) {
 	if hx == nil {
 		hx = k.Attributor().Hosts

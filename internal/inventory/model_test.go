@@ -9,6 +9,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"abusedesk/internal/attribution"
 	"abusedesk/internal/inventory"
 	"abusedesk/internal/store/storetest"
 )
@@ -73,6 +74,22 @@ func TestModelMemoryMatchesTables(t *testing.T) {
 			rt.Fatal(err)
 		}
 		fresh := load(t, st)
+		// abusedesk attribute reads only the rows that can decide.
+		partial := map[string]*attribution.Attributor{}
+		for _, p := range probes {
+			part, err := st.LoadInventoryFor(t.Context(), netip.MustParseAddr(p), "")
+			if err != nil {
+				rt.Fatal(err)
+			}
+			partial[p] = inventory.Attributor(part)
+		}
+		for _, host := range []string{"a.example.net", "b.example.net", "c.example.net", "x.y.example.net"} {
+			part, err := st.LoadInventoryFor(t.Context(), netip.Addr{}, host)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			partial[host] = inventory.Attributor(part)
+		}
 		for h := -1; h <= 32; h++ {
 			tm := base.Add(time.Duration(h) * time.Hour)
 			for _, p := range probes {
@@ -80,6 +97,9 @@ func TestModelMemoryMatchesTables(t *testing.T) {
 				va, vb, vf := a.Attributor().Addr(addr, tm), b.Attributor().Addr(addr, tm), fresh.Attributor().Addr(addr, tm)
 				if va != vb || va != vf {
 					rt.Fatalf("%s at %s: a %+v, b %+v, tables %+v", p, tm.Format(time.RFC3339), va, vb, vf)
+				}
+				if vp := partial[p].Addr(addr, tm); vp != vf {
+					rt.Fatalf("%s at %s: from its rows only %+v, from all %+v", p, tm.Format(time.RFC3339), vp, vf)
 				}
 			}
 			for _, host := range []string{"a.example.net", "b.example.net", "c.example.net", "x.y.example.net"} {
@@ -89,6 +109,9 @@ func TestModelMemoryMatchesTables(t *testing.T) {
 				vf, _ := fresh.Attributor().URL(u, tm)
 				if va != vb || va != vf {
 					rt.Fatalf("%s at %s: a %+v, b %+v, tables %+v", u, tm.Format(time.RFC3339), va, vb, vf)
+				}
+				if vp, _ := partial[host].URL(u, tm); vp != vf {
+					rt.Fatalf("%s at %s: from its rows only %+v, from all %+v", u, tm.Format(time.RFC3339), vp, vf)
 				}
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -304,6 +306,96 @@ func (s *Store) LoadInventory(ctx context.Context) (*InventoryState, error) {
 	}
 	if st.Ranges, err = s.loadRanges(ctx, t); err != nil {
 		return nil, err
+	}
+	return st, nil
+}
+
+// LoadInventoryFor reads only what can decide about addr (the assignments of
+// every prefix that contains it) or host (its host name and the wildcards
+// above it), with the resources they name and the whole address space: one
+// answer without loading the whole history (abusedesk attribute).
+func (s *Store) LoadInventoryFor(ctx context.Context, addr netip.Addr, host string) (*InventoryState, error) {
+	st := &InventoryState{}
+	var err error
+	if st.Ranges, err = s.loadRanges(ctx, s.R); err != nil {
+		return nil, err
+	}
+	handles := map[string]uint32{}
+	handle := func(ext string) (uint32, error) {
+		if h, ok := handles[ext]; ok {
+			return h, nil
+		}
+		r, ok, err := s.Resource(ctx, ext)
+		if err != nil || !ok {
+			return 0, err
+		}
+		h := uint32(len(st.Resources))
+		handles[ext] = h
+		st.Resources = append(st.Resources, r)
+		return h, nil
+	}
+	in := func(q string, keys []string) (string, []any) {
+		args := make([]any, len(keys))
+		marks := make([]string, len(keys))
+		for i, k := range keys {
+			args[i], marks[i] = k, "$"+strconv.Itoa(i+1)
+		}
+		return strings.Replace(q, "$@", strings.Join(marks, ", "), 1), args
+	}
+	if addr.IsValid() {
+		addr = addr.Unmap().WithZone("")
+		var keys []string
+		for bits := 0; bits <= addr.BitLen(); bits++ {
+			p, _ := addr.Prefix(bits)
+			keys = append(keys, p.String())
+		}
+		q, args := in(s.Q("assignments-of-prefixes"), keys)
+		err = each(ctx, s.R, q, args, func(rows *sql.Rows) error {
+			var ext, prefix string
+			var from time.Time
+			var to sql.NullTime
+			if err := rows.Scan(&ext, &prefix, &from, &to); err != nil {
+				return err
+			}
+			p, err := netip.ParsePrefix(prefix)
+			if err != nil {
+				return err
+			}
+			h, err := handle(ext)
+			st.Assignments = append(st.Assignments, attribution.Assignment{Prefix: p, From: from, To: to.Time, Resource: h})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if host != "" {
+		keys := []string{host}
+		for rest := host; ; {
+			_, after, ok := strings.Cut(rest, ".")
+			if !ok || !strings.Contains(after, ".") {
+				break
+			}
+			keys = append(keys, "*."+after)
+			rest = after
+		}
+		q, args := in(s.Q("hostnames-of"), keys)
+		err = each(ctx, s.R, q, args, func(rows *sql.Rows) error {
+			var ext string
+			var h attribution.HostAssignment
+			var to sql.NullTime
+			if err := rows.Scan(&ext, &h.Host, &h.From, &to); err != nil {
+				return err
+			}
+			var err error
+			h.To = to.Time
+			h.Resource, err = handle(ext)
+			st.Hosts = append(st.Hosts, h)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	return st, nil
 }

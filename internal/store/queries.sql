@@ -158,6 +158,11 @@ WHERE prefix = $2 AND valid_from = $3 AND valid_to IS NULL AND resource_id = (SE
 -- name: assignments
 SELECT r.ext_id, a.prefix, a.valid_from, a.valid_to FROM assignments a JOIN resources r ON r.id = a.resource_id;
 
+-- $@ stands for the list of candidate prefixes.
+-- name: assignments-of-prefixes
+SELECT r.ext_id, a.prefix, a.valid_from, a.valid_to FROM assignments a JOIN resources r ON r.id = a.resource_id
+WHERE a.prefix IN ($@);
+
 -- name: insert-hostname
 INSERT INTO hostnames (resource_id, host, valid_from, valid_to)
 VALUES ((SELECT id FROM resources WHERE ext_id = $1), $2, $3, $4);
@@ -168,6 +173,11 @@ WHERE host = $2 AND valid_from = $3 AND valid_to IS NULL AND resource_id = (SELE
 
 -- name: hostnames
 SELECT r.ext_id, h.host, h.valid_from, h.valid_to FROM hostnames h JOIN resources r ON r.id = h.resource_id;
+
+-- $@ stands for the host and the wildcards above it.
+-- name: hostnames-of
+SELECT r.ext_id, h.host, h.valid_from, h.valid_to FROM hostnames h JOIN resources r ON r.id = h.resource_id
+WHERE h.host IN ($@);
 
 -- name: insert-inventory-change
 INSERT INTO inventory_changes (kind, body, created_at) VALUES ($1, $2, $3) RETURNING seq;

@@ -130,7 +130,9 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.stmts = map[string]*sql.Stmt{}
 	texts := append([]string{s.incidentInsert(1), s.incidentInsert(incidentBatch)}, batchStatements()...)
 	for _, q := range s.q {
-		texts = append(texts, q)
+		if !strings.Contains(q, "$@") { // a list filled in at run time
+			texts = append(texts, q)
+		}
 	}
 	for _, q := range texts {
 		if _, ok := s.stmts[q]; ok {
