@@ -7,6 +7,7 @@
 //	abusedesk token add --system [--db …] NAME                      a bearer token for an inventory feed
 //	abusedesk import ranges|inventory [--db …] FILE                 the address space, the inventory
 //	abusedesk attribute [--db …] IP|URL TIME                        who held it then, as JSON
+//	abusedesk routing show [--routing FILE]                         the effective routing rules
 //	abusedesk bench csv [--rows N] [--db …]                          CSV bulk intake figures
 package main
 
@@ -31,6 +32,7 @@ usage:
   abusedesk token add --system [--scope inventory] [--db FILE|postgres://URL] NAME
   abusedesk import ranges|inventory [--db FILE|postgres://URL] FILE
   abusedesk attribute [--db FILE|postgres://URL] IP|URL TIME
+  abusedesk routing show [--routing FILE]
   abusedesk bench csv [--rows N] [--db FILE|postgres://URL]
 
 Every flag has an environment variable (ABUSEDESK_ADDR, ABUSEDESK_DB, …);
@@ -55,6 +57,8 @@ func main() {
 		err = cmdDemo(ctx, args)
 	case "key":
 		err = cmdKey(ctx, args)
+	case "routing":
+		err = cmdRouting(ctx, args)
 	case "token":
 		err = cmdToken(ctx, args)
 	case "import":

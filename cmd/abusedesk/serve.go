@@ -17,6 +17,7 @@ import (
 	"abusedesk/internal/intake"
 	"abusedesk/internal/inventory"
 	"abusedesk/internal/report"
+	"abusedesk/internal/routing"
 	"abusedesk/internal/store"
 	"abusedesk/internal/web"
 )
@@ -32,6 +33,7 @@ type serverFlags struct {
 	bulkBytes          int64
 	sendingServiceList string
 	inventoryPoll      time.Duration
+	routing            string
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet, defAddr, defDB string) {
@@ -47,6 +49,7 @@ func (f *serverFlags) register(fs *flag.FlagSet, defAddr, defDB string) {
 	fs.Int64Var(&f.bulkRows, "bulk-max-rows", envInt("ABUSEDESK_BULK_MAX_ROWS", 1_000_000), "most rows in one CSV upload ($ABUSEDESK_BULK_MAX_ROWS)")
 	fs.Int64Var(&f.bulkBytes, "bulk-max-bytes", envInt("ABUSEDESK_BULK_MAX_BYTES", 200<<20), "largest CSV upload in bytes ($ABUSEDESK_BULK_MAX_BYTES)")
 	fs.DurationVar(&f.inventoryPoll, "inventory-poll", envDuration("ABUSEDESK_INVENTORY_POLL", 2*time.Second), "how often to apply inventory changes made by other instances or the CLI ($ABUSEDESK_INVENTORY_POLL)")
+	fs.StringVar(&f.routing, "routing", env("ABUSEDESK_ROUTING", ""), "routing rules `file` ($ABUSEDESK_ROUTING; default: the built-in rules, see abusedesk routing show)")
 	fs.StringVar(&f.sendingServiceList, "sending-service-hosts", env("ABUSEDESK_SENDING_SERVICE_HOSTS", strings.Join(report.DefaultSendingServiceHosts, ",")), "comma-separated host suffixes of the provider's email-sending service ($ABUSEDESK_SENDING_SERVICE_HOSTS)")
 }
 
@@ -104,7 +107,12 @@ func cmdServe(ctx context.Context, args []string) error {
 // run serves until ctx ends, then stops accepting, lets requests finish and
 // commits what was queued. ready is called once the server is listening.
 func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags, ln net.Listener, ready func(*intake.Service)) error {
+	rules, err := routing.Load(f.routing)
+	if err != nil {
+		return err
+	}
 	in := intake.New(st, f.validator(), intake.BulkLimits{MaxRows: int(f.bulkRows), MaxBytes: f.bulkBytes})
+	in.Routing = rules
 	// Attribution comes from the stored history; changes (POST
 	// /api/v1/inventory here or on another instance, abusedesk import) are
 	// followed through the inventory log.
@@ -139,7 +147,7 @@ func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags,
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	err = srv.Shutdown(sctx)
 	in.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -210,5 +218,30 @@ func cmdToken(ctx context.Context, args []string) error {
 	}
 	fmt.Println(tok)
 	fmt.Fprintln(os.Stderr, "send it as \"Authorization: Bearer TOKEN\"; it is shown only now")
+	return nil
+}
+
+// cmdRouting is `abusedesk routing show [--routing FILE]`: the effective
+// rules (a file is checked, every bad line named).
+func cmdRouting(ctx context.Context, args []string) error {
+	usage := fmt.Errorf("usage: abusedesk routing show [--routing FILE]")
+	if len(args) == 0 || args[0] != "show" {
+		return usage
+	}
+	fs := flag.NewFlagSet("routing show", flag.ExitOnError)
+	file := fs.String("routing", env("ABUSEDESK_ROUTING", ""), "rules `file` ($ABUSEDESK_ROUTING; default: the built-in rules)")
+	fs.Parse(args[1:])
+	if fs.NArg() != 0 {
+		return usage
+	}
+	rules, err := routing.Load(*file)
+	if err != nil {
+		return err
+	}
+	text := rules.String()
+	fmt.Print(text)
+	if !strings.HasSuffix(text, "\n") {
+		fmt.Println()
+	}
 	return nil
 }

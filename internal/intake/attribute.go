@@ -5,6 +5,7 @@ import (
 
 	"abusedesk/internal/attribution"
 	"abusedesk/internal/report"
+	"abusedesk/internal/routing"
 )
 
 // SetAttributor installs the attribution indexes (nil or empty: none). The
@@ -27,7 +28,7 @@ func (s *Service) attribute(r *report.Report, received time.Time) {
 	}
 	items, ours := 0, 0
 	set := func(dst *report.Attribution, v attribution.Verdict) {
-		*dst = report.Attribution{Verdict: v.Verdict, Resource: v.Resource, Account: v.Account}
+		*dst = report.Attribution{Verdict: v.Verdict, Resource: v.Resource, Account: v.Account, Service: v.Service, Region: v.Region}
 		items++
 		if v.Verdict != attribution.NotOurs {
 			ours++
@@ -66,6 +67,69 @@ func (s *Service) attributeAddr(a *attribution.Attributor, in *report.Incident) 
 		return true
 	}
 	v := a.Addr(in.Source, in.At)
-	in.Attribution = report.Attribution{Verdict: v.Verdict, Resource: v.Resource, Account: v.Account}
+	in.Attribution = report.Attribution{Verdict: v.Verdict, Resource: v.Resource, Account: v.Account, Service: v.Service, Region: v.Region}
 	return v.Verdict != attribution.NotOurs
+}
+
+// route sets the report's lane by the routing rules, from what validation
+// and attribution found.
+func (s *Service) route(r *report.Report, channel string) {
+	in := routing.Input{Type: r.Type, Subtype: r.Subtype, ReporterKind: r.Reporter.Kind, Channel: channel,
+		ViaSendingService: r.ViaSendingService}
+	seen := map[report.Attribution]bool{}
+	add := func(a report.Attribution) {
+		a.Resource, a.Account = "", ""
+		if a.Verdict == "" || seen[a] {
+			return
+		}
+		seen[a] = true
+		in.Verdicts = append(in.Verdicts, a.Verdict)
+		in.Services = append(in.Services, a.Service)
+		in.Regions = append(in.Regions, a.Region)
+	}
+	for i := range r.Incidents {
+		add(r.Incidents[i].Attribution)
+	}
+	for i := range r.URLs {
+		add(r.URLs[i].Attribution)
+	}
+	if r.DMCA != nil {
+		for i := range r.DMCA.Infringing {
+			add(r.DMCA.Infringing[i].Attribution)
+		}
+	}
+	lane, rule := s.Routing.Route(in)
+	r.Lane, r.Rule = lane, rule.String()
+}
+
+// bulkSeen collects the distinct attributions of an upload's rows (a few:
+// verdict, service, region), for routing the upload once it is read. Only
+// the parser goroutine writes it.
+type bulkSeen struct {
+	set  map[report.Attribution]bool
+	last report.Attribution
+}
+
+func (b *bulkSeen) attribute(s *Service, a *attribution.Attributor, in *report.Incident) bool {
+	ours := s.attributeAddr(a, in)
+	k := in.Attribution
+	k.Resource, k.Account = "", ""
+	if k != b.last { // rows of one upload mostly repeat the previous key
+		if b.set == nil {
+			b.set = map[report.Attribution]bool{}
+		}
+		b.set[k], b.last = true, k
+	}
+	return ours
+}
+
+// routeBulk routes an upload as one report whose items are its rows.
+func (s *Service) routeBulk(common *report.Report, b *bulkSeen) string {
+	r := *common
+	r.Incidents = make([]report.Incident, 0, len(b.set))
+	for k := range b.set {
+		r.Incidents = append(r.Incidents, report.Incident{Attribution: k})
+	}
+	s.route(&r, ChannelCSV)
+	return r.Lane
 }

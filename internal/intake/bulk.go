@@ -90,13 +90,15 @@ func (s *Service) SubmitBulk(ctx context.Context, common *report.Report, file io
 		return nil, es, nil
 	}
 	attr := s.attr.Load()
-	src := newRowSource(ctx, rd, s.Bulk.MaxListedRejects, func(in *report.Incident) bool { return s.attributeAddr(attr, in) })
+	seen := &bulkSeen{}
+	src := newRowSource(ctx, rd, s.Bulk.MaxListedRejects, func(in *report.Incident) bool { return seen.attribute(s, attr, in) })
 	defer src.stop()
 	res, err := s.Store.InsertBulk(ctx, &store.NewBulk{
 		Report: common, Channel: ChannelCSV, ReceivedAt: started, IdempotencyKey: idempotencyKey,
 		Finish: func() store.BulkFinish {
 			// Read once the rows are all in (the parser is done).
 			var f store.BulkFinish
+			f.Lane = s.routeBulk(common, seen)
 			if attr != nil {
 				f.NotOurs = src.accepted - src.ours
 				if src.accepted > 0 && src.ours == 0 {

@@ -11,6 +11,7 @@ import (
 
 	"abusedesk/internal/attribution"
 	"abusedesk/internal/report"
+	"abusedesk/internal/routing"
 	"abusedesk/internal/store"
 )
 
@@ -31,6 +32,8 @@ type Service struct {
 	Validator *report.Validator
 	Bulk      BulkLimits
 	Now       func() time.Time
+	// Routing chooses each report's lane; nil: the built-in rules.
+	Routing *routing.Rules
 
 	attr atomic.Pointer[attribution.Attributor]
 }
@@ -67,6 +70,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (store.Receipt, re
 	}
 	now := s.Now()
 	s.attribute(sub.Report, now)
+	s.route(sub.Report, sub.Channel)
 	rc, err := s.Writer.Submit(ctx, &store.NewReport{
 		Report: sub.Report, Channel: sub.Channel, Raw: sub.Raw, ContentType: sub.ContentType,
 		IdempotencyKey: sub.IdempotencyKey, ReceivedAt: now,

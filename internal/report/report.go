@@ -105,6 +105,11 @@ type Report struct {
 	Outcome string `json:"-"`
 	// NotOurs counts the items outside the provider's address space.
 	NotOurs int `json:"-"`
+	// ViaSendingService is set by Validate: the reported message passed
+	// through the provider's email-sending service hosts (for routing).
+	ViaSendingService bool `json:"-"`
+	// Rule names the routing rule that chose Lane, for the analyst.
+	Rule string `json:"-"`
 }
 
 // Incident is one observed event: network and email reports carry them.
@@ -130,6 +135,10 @@ type Attribution struct {
 	Verdict  string `json:"-"`
 	Resource string `json:"-"`
 	Account  string `json:"-"`
+	// Service and Region of the resource (assigned) or of the range
+	// (unassigned), for routing.
+	Service string `json:"-"`
+	Region  string `json:"-"`
 }
 
 // URLItem is one location of objectionable content.

@@ -77,6 +77,7 @@ func (v *Validator) Validate(r *Report) Errors {
 		r.Lane = LaneCopyright
 	case r.Type == TypeEmail && v.viaSendingService(r):
 		r.Lane = LaneEmailAbuse
+		r.ViaSendingService = true
 	}
 	return nil
 }

@@ -109,3 +109,68 @@ func TestInventoryFeed(t *testing.T) {
 		}
 	})
 }
+
+// Each report lands in the lane the routing rules give from its type, its
+// reporter and what attribution found: spam from an address of the
+// email-sending service (SES) goes to email-abuse even when its Received
+// chain names no sending-service host, other spam stays general.
+func TestRoutingAtIntake(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
+		in := intake.New(st, nil, intake.BulkLimits{})
+		t.Cleanup(in.Close)
+		k := inventory.New(st, nil)
+		k.OnChange = in.SetAttributor
+		if err := k.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		space, _, _ := attribution.ParseRanges(strings.NewReader(`{"prefixes":[
+ {"ip_prefix":"203.0.113.0/25","region":"eu-west-3","service":"EC2","network_border_group":"eu-west-3"},
+ {"ip_prefix":"203.0.113.128/25","region":"eu-west-3","service":"SES","network_border_group":"eu-west-3"}],"ipv6_prefixes":[]}`))
+		if err := k.ReplaceRanges(ctx, space); err != nil {
+			t.Fatal(err)
+		}
+		if _, errs, err := k.Import(ctx, strings.NewReader(`{"kind":"account","id":"acct-1","name":"A","email":"a@a.example"}
+{"kind":"resource","id":"ses-id-1","account":"acct-1","type":"sending-identity","service":"SES","region":"eu-west-3"}
+{"kind":"resource","id":"i-1","account":"acct-1","type":"instance","service":"EC2","region":"eu-west-3"}
+{"kind":"assignment","resource":"ses-id-1","prefix":"203.0.113.130","from":"2026-01-01T00:00:00Z"}
+{"kind":"assignment","resource":"i-1","prefix":"203.0.113.7","from":"2026-01-01T00:00:00Z"}`)); err != nil || len(errs) > 0 {
+			t.Fatal(err, errs)
+		}
+		ts := httptest.NewServer(New(Config{DisableRateLimit: true}, in, nil).Handler())
+		t.Cleanup(ts.Close)
+		spam := func(ip string) string {
+			return `{"type":"email","subtype":"spam_sent","reporter":{"name":"Ops","email":"ops@example.org"},
+ "email_message":{"headers":"Received: from mx.sender.example (mx.sender.example [` + ip + `])\n by mx.reporter.example; Tue, 3 Mar 2026 09:15:09 +0100\nSubject: buy\n"}}`
+		}
+		government := strings.Replace(validNetwork, `"email":"ops@example.org"}`, `"email":"cyber@police.example","kind":"government"}`, 1)
+		for _, c := range []struct{ name, body, lane string }{
+			{"spam from an SES address", spam("203.0.113.130"), "email-abuse"},
+			{"spam from an instance", spam("203.0.113.7"), "general"},
+			{"network abuse", validNetwork, "general"},
+			{"from an authority", government, "legal"},
+		} {
+			resp, m := post(t, ts.URL+"/api/v1/reports", "application/json", c.body)
+			if resp.StatusCode != 201 {
+				t.Fatalf("%s: %d %v", c.name, resp.StatusCode, m)
+			}
+			var lane string
+			st.R.QueryRow("SELECT lane FROM reports WHERE public_id = $1", m["id"]).Scan(&lane)
+			if lane != c.lane {
+				t.Errorf("%s: lane %q, want %q", c.name, lane, c.lane)
+			}
+		}
+		// A CSV of spam sources: routed on its rows.
+		ct, body := multipartBody(t, [2]string{"report", strings.Replace(bulkCommon, `"type":"network","subtype":"port_scan"`, `"type":"email","subtype":"spam_sent"`, 1)},
+			[2]string{"file", "ip,timestamp,log\n203.0.113.130,2026-03-02T10:00:00Z,spam\n198.51.100.2,2026-03-02T10:00:00Z,spam\n"})
+		resp, m := post(t, ts.URL+"/api/v1/reports/bulk", ct, body)
+		if resp.StatusCode != 201 {
+			t.Fatalf("bulk %d %v", resp.StatusCode, m)
+		}
+		var lane string
+		st.R.QueryRow("SELECT lane FROM reports WHERE public_id = $1", m["id"]).Scan(&lane)
+		if lane != "email-abuse" {
+			t.Errorf("bulk spam from SES: lane %q", lane)
+		}
+	})
+}
