@@ -26,10 +26,7 @@ func TestKill9LosesNoAcknowledgedReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the kill -9 test (builds and runs the binary)")
 	}
-	bin := filepath.Join(t.TempDir(), "abusedesk")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	t.Run("sqlite", func(t *testing.T) {
 		kill9(t, bin, filepath.Join(t.TempDir(), "k.db"))
 	})
