@@ -64,7 +64,7 @@ func cmdImport(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	n, lerrs, err := k.Import(ctx, in)
+	n, lerrs, err := k.ImportStream(ctx, in)
 	if err != nil {
 		return err
 	}

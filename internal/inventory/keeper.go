@@ -23,6 +23,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -165,6 +166,14 @@ func (k *Keeper) catchUp(ctx context.Context) error {
 		if err != nil || len(cs) == 0 {
 			return err
 		}
+		// A reload (a large import, chunk after chunk) reads the tables as
+		// they are now, which holds every entry up to then: one is enough.
+		if slices.ContainsFunc(cs, func(c store.InventoryChange) bool { return c.Kind == store.ChangeReload }) {
+			if err := k.reload(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		for _, c := range cs {
 			if err := k.replay(ctx, c); err != nil {
 				return err
@@ -210,6 +219,67 @@ func (k *Keeper) Import(ctx context.Context, r io.Reader) (Counts, []attribution
 	if err != nil {
 		return Counts{}, errs, err
 	}
+	return k.importBatch(ctx, inv, errs)
+}
+
+// ChunkLines is the batch size of ImportStream.
+var ChunkLines = 200_000
+
+// ImportStream is Import for a whole inventory (abusedesk import): the lines
+// are read, checked and stored ChunkLines at a time, each chunk in its own
+// transaction, so memory stays flat at any file size and an interrupted
+// import can simply be run again (lines already stored are unchanged). A
+// chunk is checked against everything stored before it, so an overlap
+// between lines of two chunks refuses only the later line, and an id
+// defined again in a later chunk is an update.
+func (k *Keeper) ImportStream(ctx context.Context, r io.Reader) (Counts, []attribution.LineError, error) {
+	var total Counts
+	var all []attribution.LineError
+	ir := attribution.NewInventoryReader(r)
+	for done := false; !done; {
+		inv := &attribution.Inventory{}
+		var errs []attribution.LineError
+		for n := 0; n < ChunkLines; {
+			rec, err := ir.Next()
+			var les attribution.LineErrors
+			switch {
+			case err == io.EOF:
+				done = true
+			case errors.As(err, &les):
+				errs = append(errs, les...)
+				n++
+				continue
+			case err != nil:
+				return total, all, fmt.Errorf("reading inventory after line %d: %w", ir.Line(), err)
+			}
+			if done {
+				break
+			}
+			inv.Add(rec)
+			n++
+		}
+		c, errs, err := k.importBatch(ctx, inv, errs)
+		all = append(all, errs...)
+		total.add(c)
+		if err != nil {
+			return total, all, err
+		}
+	}
+	return total, all, nil
+}
+
+func (c *Counts) add(d Counts) {
+	c.Accounts += d.Accounts
+	c.Resources += d.Resources
+	c.Assignments += d.Assignments
+	c.Closed += d.Closed
+	c.Hostnames += d.Hostnames
+	c.HostsClosed += d.HostsClosed
+	c.Unchanged += d.Unchanged
+	c.LinesRefused += d.LinesRefused
+}
+
+func (k *Keeper) importBatch(ctx context.Context, inv *attribution.Inventory, errs []attribution.LineError) (Counts, []attribution.LineError, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var p *plan

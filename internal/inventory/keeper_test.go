@@ -222,3 +222,50 @@ func TestBatchShapes(t *testing.T) {
 		check(t, "follower (reloaded)", b.Attributor(), ws...)
 	})
 }
+
+// A whole inventory streamed in chunks: line numbers stay those of the
+// file, a chunk sees what earlier chunks stored, the large chunks take the
+// batched insert, and a follower reloads once for them all.
+func TestImportStream(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
+		a, b := load(t, st), load(t, st)
+		old := inventory.ChunkLines
+		oldLogged := inventory.MaxLoggedLines
+		inventory.ChunkLines, inventory.MaxLoggedLines = 3000, 1000
+		t.Cleanup(func() { inventory.ChunkLines, inventory.MaxLoggedLines = old, oldLogged })
+		var f strings.Builder
+		f.WriteString(`{"kind":"account","id":"acct-1","name":"One","email":"one@one.example"}
+{"kind":"resource","id":"i-1","account":"acct-1","type":"instance","service":"EC2","region":"eu-west-3"}
+`)
+		for i := range 5000 { // lines 3..5002
+			fmt.Fprintf(&f, `{"kind":"assignment","resource":"i-1","prefix":"100.64.%d.%d","from":"2026-01-01T00:00:00Z"}`+"\n", i/256, i%256)
+		}
+		f.WriteString(`{"kind":"assignment","resource":"i-1","prefix":"100.64.0.5","from":"2026-02-01T00:00:00Z"}
+not json
+{"kind":"resource","id":"i-2","account":"acct-1","type":"instance","service":"EC2","region":"eu-west-3"}
+{"kind":"assignment","resource":"i-2","prefix":"100.65.0.0/24","from":"2026-01-01T00:00:00Z"}
+`)
+		n, errs, err := a.ImportStream(ctx, strings.NewReader(f.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Assignments != 5001 || n.Resources != 2 || len(errs) != 2 || errs[0].Line != 5003 || errs[0].Code != attribution.CodeOverlap || errs[1].Line != 5004 {
+			t.Fatalf("counts %+v errors %v", n, errs)
+		}
+		var rows int
+		st.R.QueryRowContext(ctx, "SELECT COUNT(*) FROM assignments").Scan(&rows)
+		if rows != 5001 {
+			t.Errorf("%d assignments stored, want 5001", rows)
+		}
+		if err := b.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for name, k := range map[string]*inventory.Keeper{"writer": a, "follower": b, "restart": load(t, st)} {
+			check(t, name, k.Attributor(),
+				want{"100.64.19.135", "2026-03-01T00:00:00Z", attribution.Assigned, "i-1", "acct-1"},
+				want{"100.65.0.77", "2026-03-01T00:00:00Z", attribution.Assigned, "i-2", "acct-1"},
+				want{"100.64.0.5", "2025-12-01T00:00:00Z", attribution.NotOurs, "", ""})
+		}
+	})
+}

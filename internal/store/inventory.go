@@ -146,6 +146,10 @@ func (s *Store) writeInventory(ctx context.Context, tx tx, prepare func(context.
 		if err := s.copyAssignments(ctx, pt, w.Add); err != nil {
 			return 0, err
 		}
+	} else if st, ok := tx.(sqlTx); ok && len(w.Add) >= copyThreshold {
+		if err := s.insertAssignmentsBatched(ctx, st, w.Add); err != nil {
+			return 0, err
+		}
 	} else {
 		for _, a := range w.Add {
 			if err := tx.exec(ctx, s.Q("insert-assignment"), a.Resource, a.Prefix.String(), a.From.UTC(), nullTime(a.To)); err != nil {
@@ -170,23 +174,91 @@ func (s *Store) writeInventory(ctx context.Context, tx tx, prepare func(context.
 	return s.logChange(ctx, tx, kind, body)
 }
 
-func (s *Store) copyAssignments(ctx context.Context, t pgxTx, as []attribution.AssignmentRecord) error {
+// resourceIDs maps every resource id to its row id, for the batched paths
+// (a subselect per row costs a B-tree search per row).
+func resourceIDs(next func() (int64, string, bool, error)) (map[string]int64, error) {
 	ids := map[string]int64{}
+	for {
+		id, ext, ok, err := next()
+		if err != nil || !ok {
+			return ids, err
+		}
+		ids[ext] = id
+	}
+}
+
+// assignmentBatch is the rows per INSERT on SQLite (4 columns each).
+const assignmentBatch = 200
+
+// insertAssignmentsBatched writes a large batch on SQLite as multi-row
+// INSERTs: one statement per row ran at ~95k rows/s, the multi-row form
+// several times faster.
+func (s *Store) insertAssignmentsBatched(ctx context.Context, t sqlTx, as []attribution.AssignmentRecord) error {
+	rows, err := t.QueryContext(ctx, "SELECT id, ext_id FROM resources")
+	if err != nil {
+		return err
+	}
+	ids, err := resourceIDs(func() (int64, string, bool, error) {
+		if !rows.Next() {
+			return 0, "", false, rows.Err()
+		}
+		var id int64
+		var ext string
+		err := rows.Scan(&id, &ext)
+		return id, ext, err == nil, err
+	})
+	rows.Close()
+	if err != nil {
+		return err
+	}
+	stmt := func(n int) string {
+		return "INSERT INTO assignments (resource_id, prefix, valid_from, valid_to) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")
+	}
+	full, err := t.PrepareContext(ctx, stmt(assignmentBatch))
+	if err != nil {
+		return err
+	}
+	defer full.Close()
+	args := make([]any, 0, 4*assignmentBatch)
+	for off := 0; off < len(as); off += assignmentBatch {
+		chunk := as[off:min(off+assignmentBatch, len(as))]
+		args = args[:0]
+		for _, a := range chunk {
+			id, ok := ids[a.Resource]
+			if !ok {
+				return errors.New("store: assignment of unknown resource " + a.Resource)
+			}
+			args = append(args, id, a.Prefix.String(), a.From.UTC(), nullTime(a.To))
+		}
+		if len(chunk) == assignmentBatch {
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = t.ExecContext(ctx, stmt(len(chunk)), args...)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) copyAssignments(ctx context.Context, t pgxTx, as []attribution.AssignmentRecord) error {
 	rows, err := t.Query(ctx, "SELECT id, ext_id FROM resources")
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
+	ids, err := resourceIDs(func() (int64, string, bool, error) {
+		if !rows.Next() {
+			return 0, "", false, rows.Err()
+		}
 		var id int64
 		var ext string
-		if err := rows.Scan(&id, &ext); err != nil {
-			rows.Close()
-			return err
-		}
-		ids[ext] = id
-	}
+		err := rows.Scan(&id, &ext)
+		return id, ext, err == nil, err
+	})
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return err
 	}
 	i := 0
