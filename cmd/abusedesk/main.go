@@ -2,7 +2,8 @@
 //
 //	abusedesk serve   [--addr HOST:PORT] [--db FILE|postgres://…]   run the server
 //	abusedesk migrate [--db …]                                      bring the schema up to date
-//	abusedesk demo    [--addr HOST:PORT]                            a server on a fresh SQLite file with sample data
+//	abusedesk demo    [--addr HOST:PORT]                            a server on a fresh SQLite file with a synthetic provider and sample reports
+//	abusedesk demo provider --out DIR [--records 10M]               the synthetic provider's files only (ip-ranges.json, inventory.jsonl)
 //	abusedesk key add [--db …] NAME                                 create an API key (higher rate limit)
 //	abusedesk token add --system [--db …] NAME                      a bearer token for an inventory feed
 //	abusedesk import ranges|inventory [--db …] FILE                 the address space, the inventory
@@ -27,7 +28,8 @@ const usage = `abusedesk: a provider's abuse desk
 usage:
   abusedesk serve   [--addr HOST:PORT] [--db FILE|postgres://URL]
   abusedesk migrate [--db FILE|postgres://URL]
-  abusedesk demo    [--addr HOST:PORT]
+  abusedesk demo    [--addr HOST:PORT] [--addresses 300k] [--seed N]
+  abusedesk demo provider --out DIR [--addresses N | --records 10M] [--seed N] [--now TIME]
   abusedesk key add [--db FILE|postgres://URL] NAME
   abusedesk token add --system [--scope inventory] [--db FILE|postgres://URL] NAME
   abusedesk import ranges|inventory [--db FILE|postgres://URL] FILE

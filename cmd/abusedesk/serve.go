@@ -101,12 +101,12 @@ func cmdServe(ctx context.Context, args []string) error {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	return run(ctx, log, st, &f, ln, nil)
+	return run(ctx, log, st, &f, ln, nil, nil)
 }
 
 // run serves until ctx ends, then stops accepting, lets requests finish and
 // commits what was queued. ready is called once the server is listening.
-func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags, ln net.Listener, ready func(*intake.Service)) error {
+func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags, ln net.Listener, inv *inventory.Keeper, ready func(*intake.Service)) error {
 	rules, err := routing.Load(f.routing)
 	if err != nil {
 		return err
@@ -116,12 +116,15 @@ func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags,
 	// Attribution comes from the stored history; changes (POST
 	// /api/v1/inventory here or on another instance, abusedesk import) are
 	// followed through the inventory log.
-	inv := inventory.New(st, log)
-	inv.OnChange = in.SetAttributor
-	if err := inv.Load(ctx); err != nil {
-		in.Close()
-		return fmt.Errorf("attribution: %w", err)
+	if inv == nil {
+		inv = inventory.New(st, log)
+		if err := inv.Load(ctx); err != nil {
+			in.Close()
+			return fmt.Errorf("attribution: %w", err)
+		}
 	}
+	inv.OnChange = in.SetAttributor
+	in.SetAttributor(inv.Attributor())
 	if a := inv.Attributor(); !a.Empty() {
 		log.Info("attribution loaded", "ranges", a.Space.Len(), "assignments", a.Index.Len(), "hosts", a.Hosts.Len(), "resources", len(a.Resources))
 	}
