@@ -16,8 +16,9 @@
 //     the 128-bit address (IPv4 in its ::ffff:a.b.c.d form), linear probing,
 //     load ≤ 0.5, 32-byte slots (two per cache line; 24-byte slots would
 //     straddle lines). A slot holds the key, the offset and count of its
-//     interval records, and the most specific wider prefix that covers the
-//     address, so the covering-prefix fallback costs no search.
+//     interval records, and where the fallback list (below) of the most
+//     specific wider prefix that covers the address starts, so the
+//     covering-prefix fallback costs no search.
 //   - interval records are 12 bytes {from, to, resource uint32}, grouped per
 //     prefix and sorted by from (the intervals of one prefix do not overlap,
 //     so they are sorted by to as well).
@@ -26,7 +27,13 @@
 //     sorted array of elementary-range starts with the most specific node
 //     owning each range: one binary search finds the most specific wider
 //     prefix containing an address; the parent links then give the fallback
-//     chain.
+//     chain. For IPv4, a directory per /16 (and per /24 in /16s where many
+//     ranges start) mostly answers without the search.
+//   - each wider prefix's fallback chain is also flattened into one sorted
+//     list of 16-byte pieces (time span, resource, answering prefix), so the
+//     fallback is one search of a line or two whatever the chain's length.
+//     Lists that would be long (deep chains of fragmented histories) are
+//     not kept; those lookups climb the parent links.
 //
 // # Time
 //
@@ -124,7 +131,7 @@ type rec struct {
 type slot struct {
 	hi, lo uint64 // address, IPv4 as ::ffff:a.b.c.d
 	off, n uint32 // records recs[off : off+n]
-	parent uint32 // most specific wider prefix containing the address, or noNode
+	fb     uint32 // eff index of the fallback list of the most specific wider prefix containing the address, or noNode
 	used   uint32
 }
 
@@ -137,6 +144,26 @@ type node struct {
 	v4     bool
 	_      [2]byte
 }
+
+// seg is one entry of a node's fallback list (see core.eff). In a piece: at
+// times [from, to) the first prefix of the chain node, parent,
+// grandparent… with an assignment valid then is node>>8 (whose length is
+// node&0xff, so that an answer needs no node load), held by res. In a
+// list's header: from is the number of pieces that follow, to is effSlow
+// when the list was not kept, node is the node.
+type seg struct {
+	from, to, res, node uint32
+}
+
+const (
+	effSlow     = math.MaxUint32 // header.to of a node whose lookups climb instead
+	effMaxNodes = 1 << 24        // piece.node holds a node index in 24 bits
+	effMaxLen   = 1 << 31        // keeps eff indexes (and d4 entries) in range
+)
+
+// effSlack is the number of pieces a list may have beyond twice its node's
+// own records (tests lower it to have lists not kept).
+var effSlack = 16
 
 type u128 struct{ hi, lo uint64 }
 
@@ -151,6 +178,17 @@ type core struct {
 	t4    []uint32 // t4[x]: first range whose start is ≥ x<<16 (65537 entries, when b4 is large)
 	b6    []u128
 	o6    []uint32
+	// eff[eoff[p]] heads node p's fallback chain flattened into one sorted
+	// list of pieces, so that a lookup whose most specific prefix has
+	// nothing at t costs one search instead of one per covering prefix,
+	// and a host slot leads to its list with no other load.
+	eoff []uint32
+	eff  []seg
+	// d4 answers the IPv4 cover without the binary search (a few cache
+	// misses each): per /16, and in /16s where many ranges start per /24
+	// (d4b, 256 entries per such /16), the fallback list of the range the
+	// whole /16 or /24 lies in. Built with t4.
+	d4, d4b []uint32
 }
 
 // Index is an immutable attribution index, safe for concurrent readers.
@@ -179,7 +217,8 @@ func (c *core) bytes() int {
 	return cap(c.slots)*int(unsafe.Sizeof(slot{})) +
 		cap(c.recs)*int(unsafe.Sizeof(rec{})) +
 		cap(c.nodes)*int(unsafe.Sizeof(node{})) +
-		cap(c.b4)*4 + cap(c.o4)*4 + cap(c.t4)*4 + cap(c.b6)*16 + cap(c.o6)*4
+		cap(c.b4)*4 + cap(c.o4)*4 + cap(c.t4)*4 + cap(c.b6)*16 + cap(c.o6)*4 +
+		cap(c.eoff)*4 + cap(c.eff)*int(unsafe.Sizeof(seg{})) + cap(c.d4)*4 + cap(c.d4b)*4
 }
 
 func hash(hi, lo uint64) uint64 {
@@ -261,9 +300,21 @@ func mask128(hi, lo uint64, bits int) (uint64, uint64) {
 	return hi, lo
 }
 
+// addrKey returns the address as a 128-bit key, IPv4 as ::ffff:a.b.c.d.
+// Not As16: its [16]byte result is copied with one 16-byte load of two
+// 8-byte stores, which cannot be forwarded and waits for the stores to
+// retire, that is for every older cache miss (in a batched lookup: all of
+// them, serialised). AsSlice's array is read back with loads that forward.
 func addrKey(a netip.Addr) (hi, lo uint64) {
-	b := a.As16()
-	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	if a.Is4() {
+		b := a.As4()
+		return 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))
+	}
+	b := a.AsSlice()
+	if len(b) != 16 {
+		return 0, 0 // the zero Addr
+	}
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:16])
 }
 
 func isV4Key(hi, lo uint64) bool { return hi == 0 && lo>>32 == 0xffff }
@@ -369,7 +420,7 @@ func (h *hostTab) insert(hi, lo uint64) uint32 {
 	for {
 		s := &h.slots[i]
 		if s.used == 0 {
-			*s = slot{hi: hi, lo: lo, off: h.n, parent: noNode, used: 1}
+			*s = slot{hi: hi, lo: lo, off: h.n, fb: noNode, used: 1}
 			h.n++
 			return s.off
 		}
@@ -530,6 +581,8 @@ func buildCore(items []item) (*core, []Conflict) {
 		}
 	}
 	c.b6, c.o6 = ranges(c.nodes, n4, len(c.nodes), 128)
+	c.eoff, c.eff = flatten(c.nodes, c.recs)
+	c.directory()
 
 	// 5. Host slots: final record ranges and covering prefix.
 	c.slots, c.mask = ht.slots, ht.mask
@@ -540,7 +593,7 @@ func buildCore(items []item) (*core, []Conflict) {
 		}
 		g := s.off
 		s.off, s.n = goff[g], gn[g]
-		s.parent = c.cover(s.hi, s.lo)
+		s.fb = c.coverFB(s.hi, s.lo)
 	}
 	// Where the advice came too late (reused memory already faulted in with
 	// small pages), collapse now.
@@ -694,4 +747,141 @@ func (c *core) cover(hi, lo uint64) uint32 {
 		return noNode
 	}
 	return c.o6[l-1]
+}
+
+// d4 and d4b entries: fb+1 of the range a whole /16 or /24 lies in (0: no
+// wider prefix contains it), dirBlock+b for a /16 whose /24s are at
+// d4b[b<<8:], or dirSearch where ranges start inside: search b4.
+const (
+	dirBlock  = 1 << 31
+	dirSearch = math.MaxUint32
+)
+
+// dirMin is the number of ranges starting inside a /16 from which its /24s
+// get entries (fewer: a short binary search). It bounds d4b at 32 bytes per
+// range (tests lower it).
+var dirMin = 32
+
+// directory builds d4 and d4b.
+func (c *core) directory() {
+	if c.t4 == nil || len(c.eff) >= effMaxLen-1 {
+		return
+	}
+	// starts reports whether a range starts in (a, a+size).
+	starts := func(a, size uint32) bool {
+		j, _ := slices.BinarySearch(c.b4, a+1)
+		return j < len(c.b4) && uint64(c.b4[j]) < uint64(a)+uint64(size)
+	}
+	entry := func(a uint32) uint32 {
+		if fb := c.fbOf(c.cover(0, 0xffff<<32|uint64(a))); fb != noNode {
+			return fb + 1
+		}
+		return 0
+	}
+	c.d4 = make([]uint32, 1<<16)
+	for x := range 1 << 16 {
+		a := uint32(x) << 16
+		if !starts(a, 1<<16) {
+			c.d4[x] = entry(a)
+			continue
+		}
+		if c.t4[x+1]-c.t4[x] < uint32(dirMin) {
+			c.d4[x] = dirSearch
+			continue
+		}
+		c.d4[x] = dirBlock + uint32(len(c.d4b)>>8)
+		for y := range 256 {
+			e := uint32(dirSearch)
+			if b := a | uint32(y)<<8; !starts(b, 1<<8) {
+				e = entry(b)
+			}
+			c.d4b = append(c.d4b, e)
+		}
+	}
+	c.d4b = slices.Clip(c.d4b)
+}
+
+// coverFB returns the fallback list of the most specific wider prefix
+// containing the address, or noNode.
+func (c *core) coverFB(hi, lo uint64) uint32 {
+	if c.d4 != nil && isV4Key(hi, lo) {
+		a := uint32(lo)
+		e := c.d4[a>>16]
+		if e >= dirBlock && e != dirSearch {
+			e = c.d4b[(e-dirBlock)<<8|a>>8&0xff]
+		}
+		if e < dirBlock {
+			return e - 1 // 0 - 1 is noNode
+		}
+	}
+	return c.fbOf(c.cover(hi, lo))
+}
+
+// fbOf returns the eff index of node p's fallback list, or noNode.
+func (c *core) fbOf(p uint32) uint32 {
+	if p == noNode {
+		return noNode
+	}
+	return c.eoff[p]
+}
+
+// flatten computes every node's fallback chain as one sorted list of pieces:
+// the node's own records, and in their gaps the parent's list. Parents sort
+// before their children, so a parent's list is ready when its children need
+// it. A list longer than 2×own+effSlack pieces is not kept (nor are its
+// descendants'), which bounds the whole at 2×records + (1+effSlack)×nodes
+// entries.
+func flatten(nodes []node, recs []rec) ([]uint32, []seg) {
+	eoff := make([]uint32, len(nodes))
+	eff := make([]seg, 0, len(nodes)*4)
+	for p := range nodes {
+		nd := &nodes[p]
+		h := len(eff)
+		eoff[p] = uint32(h)
+		eff = append(eff, seg{node: uint32(p)}) // the header
+		var par []seg
+		if q := nd.parent; q != noNode {
+			ph := eff[eoff[q]]
+			par = eff[eoff[q]+1 : eoff[q]+1+ph.from]
+			if ph.to == effSlow {
+				eff[h].to = effSlow
+				continue
+			}
+		}
+		if len(nodes) >= effMaxNodes || h >= effMaxLen {
+			eff[h].to = effSlow
+			continue
+		}
+		j := 0
+		// fill appends the parent's pieces clipped to the gap [a, b).
+		fill := func(a, b uint32) {
+			if a >= b {
+				return
+			}
+			for j < len(par) && par[j].to <= a {
+				j++
+			}
+			for k := j; k < len(par) && par[k].from < b; k++ {
+				s := par[k]
+				s.from, s.to = max(s.from, a), min(s.to, b)
+				eff = append(eff, s)
+			}
+		}
+		end := uint32(tSince)
+		for _, r := range recs[nd.off : nd.off+nd.n] {
+			fill(end, r.from)
+			eff = append(eff, seg{from: r.from, to: r.to, res: r.res, node: uint32(p)<<8 | uint32(nd.bits)})
+			end = r.to
+		}
+		fill(end, tOpen)
+		if n := len(eff) - h - 1; n > 2*int(nd.n)+effSlack {
+			eff = eff[:h+1]
+			eff[h].to = effSlow
+		} else {
+			eff[h].from = uint32(n)
+		}
+	}
+	eff = slices.Clone(eff) // the exact size: Bytes counts it
+	adviseHuge(eff, true)
+	return eoff, eff
 }

@@ -1,6 +1,7 @@
 package attribution
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -273,5 +274,78 @@ func TestLiveConcurrent(t *testing.T) {
 	}
 	if got, want := l.Load().Len(), len(base)+200; got != want {
 		t.Errorf("Len %d, want %d", got, want)
+	}
+}
+
+// TestFallbackChains checks the flattened fallback lists against the model
+// on nested prefixes with fragmented histories, with the lists kept, partly
+// kept and not kept (lookups then climb the parent links).
+func TestFallbackChains(t *testing.T) {
+	var as []Assignment
+	res := uint32(1)
+	add := func(p string, spans ...[2]int) {
+		for _, s := range spans {
+			a := Assignment{Prefix: pfx(p), From: t0.Add(time.Duration(s[0]) * time.Hour), Resource: res}
+			if s[1] > 0 {
+				a.To = t0.Add(time.Duration(s[1]) * time.Hour)
+			}
+			as = append(as, a)
+			res++
+		}
+	}
+	add("10.0.0.0/8", [2]int{0, 10}, [2]int{20, 30}, [2]int{40, 0})
+	add("10.1.0.0/16", [2]int{5, 12}, [2]int{25, 45})
+	add("10.1.2.0/24", [2]int{1, 2}, [2]int{8, 22}, [2]int{28, 29}, [2]int{50, 60})
+	add("10.1.2.0/28", [2]int{3, 4}, [2]int{21, 26})
+	add("10.1.2.3/32", [2]int{0, 1}, [2]int{23, 24})
+	add("2001:db8::/32", [2]int{0, 0})
+	add("2001:db8:1::/48", [2]int{10, 20})
+	add("2001:db8:1::/64", [2]int{15, 30})
+	add("2001:db8:1::1/128", [2]int{16, 17})
+	var addrs []netip.Addr
+	var times []time.Time
+	for _, a := range []string{"10.1.2.3", "10.1.2.4", "10.1.2.200", "10.1.3.1", "10.2.0.0", "11.0.0.0", "2001:db8:1::1", "2001:db8:1::2", "2001:db8:1:1::", "2001:db8:2::", "2001:db9::"} {
+		for h := -1; h <= 62; h++ {
+			addrs = append(addrs, netip.MustParseAddr(a))
+			times = append(times, t0.Add(time.Duration(h)*time.Hour))
+		}
+	}
+	for _, slack := range []int{effSlack, 0, -1 << 20} {
+		t.Run(fmt.Sprint("slack", slack), func(t *testing.T) {
+			defer func(s int) { effSlack = s }(effSlack)
+			effSlack = slack
+			ix, conflicts := Build(as)
+			if len(conflicts) != 0 {
+				t.Fatal(conflicts)
+			}
+			out := make([]Result, len(addrs))
+			ix.LookupBatch(addrs, times, out)
+			for q := range addrs {
+				wr, wp, wok := modelLookup(as, nil, addrs[q], times[q])
+				want := Result{Resource: wr, Prefix: wp, OK: wok}
+				r, p, ok := ix.Lookup(addrs[q], times[q])
+				if got := (Result{r, p, ok}); got != want || out[q] != want {
+					t.Fatalf("(%v, %v): Lookup %+v, LookupBatch %+v, model %+v", addrs[q], times[q], got, out[q], want)
+				}
+			}
+		})
+	}
+}
+
+// TestLookupBatchAllocs guards the key extraction (addrKey relies on
+// AsSlice being inlined and its array staying on the stack).
+func TestLookupBatchAllocs(t *testing.T) {
+	ix, _ := Build(issueExample)
+	addrs := []netip.Addr{netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2%eth0"), {}}
+	times := make([]time.Time, len(addrs))
+	for i := range times {
+		times[i] = ts("2026-02-01T10:00:00Z")
+	}
+	out := make([]Result, len(addrs))
+	if n := testing.AllocsPerRun(100, func() { ix.LookupBatch(addrs, times, out) }); n != 0 {
+		t.Errorf("LookupBatch allocates %v times per call", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { ix.Lookup(addrs[1], times[1]) }); n != 0 {
+		t.Errorf("Lookup allocates %v times per call", n)
 	}
 }

@@ -219,6 +219,9 @@ func checkAgainstModel(t *rapid.T, ix *Index, as []Assignment, bad []bool, nq in
 	ts := make([]time.Time, nq)
 	for q := range nq {
 		addrs[q] = lookupAddrVariant(t, genAddr(t, "q"))
+		if rapid.IntRange(0, 49).Draw(t, "invalid") == 0 {
+			addrs[q] = netip.Addr{}
+		}
 		ts[q] = lookupTime(t, as)
 	}
 	out := make([]Result, nq)
@@ -238,10 +241,19 @@ func checkAgainstModel(t *rapid.T, ix *Index, as []Assignment, bad []bool, nq in
 func TestModelBuild(t *testing.T) { rapid.Check(t, modelBuild) }
 
 // TestModelBuildFirstLevel runs the model with the IPv4 first-level table
-// that large indexes get.
+// and directory that large indexes get.
 func TestModelBuildFirstLevel(t *testing.T) {
-	defer func(m int) { t4Min = m }(t4Min)
-	t4Min = 0
+	defer func(m, d int) { t4Min, dirMin = m, d }(t4Min, dirMin)
+	t4Min, dirMin = 0, 0
+	rapid.Check(t, modelBuild)
+}
+
+// TestModelBuildClimb runs the model with most flattened fallback lists not
+// kept, so that lookups climb the parent links (as for deep chains of
+// fragmented histories).
+func TestModelBuildClimb(t *testing.T) {
+	defer func(s int) { effSlack = s }(effSlack)
+	effSlack = 0
 	rapid.Check(t, modelBuild)
 }
 
@@ -283,7 +295,7 @@ func modelBuild(t *rapid.T) {
 		if ix.Len() != live {
 			t.Fatalf("Len = %d, want %d", ix.Len(), live)
 		}
-		checkAgainstModel(t, ix, as, bad, 60)
+		checkAgainstModel(t, ix, as, bad, 150) // more than one LookupBatch group
 	}
 }
 
@@ -363,7 +375,7 @@ func TestModelLive(t *testing.T) {
 			if cur.Len() != len(model) {
 				t.Fatalf("Len = %d, model %d", cur.Len(), len(model))
 			}
-			checkAgainstModel(t, cur, model, nil, 30)
+			checkAgainstModel(t, cur, model, nil, 100)
 		}
 	})
 }
