@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"abusedesk/internal/intake/csvreport"
 	"abusedesk/internal/report"
@@ -49,8 +51,9 @@ var ErrTooLarge = errors.New("upload too large")
 // SubmitBulk stores a report whose incidents are the rows of a CSV file,
 // streamed: the file is parsed on its own goroutine while rows are inserted,
 // and spooled to a temporary file on the way so that it can be stored
-// unchanged afterwards without being held in memory. Good rows are kept, bad
-// ones listed by line; a file with no good row stores nothing.
+// unchanged (as it comes, on SQLite) without being held in memory. Good
+// rows are kept, bad ones listed by line; a file with no good row stores
+// nothing.
 //
 // An idempotencyKey already used by the same reporter within 24 h returns
 // the first upload's receipt (Replayed) without reading the file, so a
@@ -78,7 +81,11 @@ func (s *Service) SubmitBulk(ctx context.Context, common *report.Report, file io
 	defer spool.Close()
 	h := sha256.New()
 	lim := &limitReader{r: file, n: s.Bulk.MaxBytes}
-	tee := io.TeeReader(lim, io.MultiWriter(h, spool))
+	// Written through a buffer: the multipart reader hands the file over
+	// 4 KB at a time, which was a system call each.
+	spooled := &countingWriter{w: spool}
+	buffered := bufio.NewWriterSize(spooled, 256<<10)
+	tee := io.TeeReader(lim, io.MultiWriter(h, buffered))
 
 	rd, err := csvreport.NewReader(tee, csvreport.Options{MaxRows: s.Bulk.MaxRows, Validator: s.Validator})
 	if err != nil {
@@ -91,7 +98,7 @@ func (s *Service) SubmitBulk(ctx context.Context, common *report.Report, file io
 	}
 	attr := s.attr.Load()
 	seen := &bulkSeen{}
-	src := newRowSource(ctx, rd, s.Bulk.MaxListedRejects, func(in *report.Incident) bool { return seen.attribute(s, attr, in) })
+	src := newRowSource(ctx, rd, s.Bulk.MaxListedRejects, func(in *report.Incident) bool { return seen.attribute(s, attr, in) }, s.Store.NewIncidentBatch)
 	defer src.stop()
 	res, err := s.Store.InsertBulk(ctx, &store.NewBulk{
 		Report: common, Channel: ChannelCSV, ReceivedAt: started, IdempotencyKey: idempotencyKey,
@@ -110,11 +117,16 @@ func (s *Service) SubmitBulk(ctx context.Context, common *report.Report, file io
 		Raw: func() (io.Reader, string, string, int64, error) {
 			// Whatever the parser did not read (after a fatal error there is
 			// nothing to store anyway) is not part of a stored upload.
+			if err := buffered.Flush(); err != nil {
+				return nil, "", "", 0, err
+			}
 			if _, err := spool.Seek(0, io.SeekStart); err != nil {
 				return nil, "", "", 0, err
 			}
 			return spool, contentType, hex.EncodeToString(h.Sum(nil)), lim.read, nil
 		},
+		// The store may store the upload's bytes as they are spooled.
+		RawSoFar: func() (io.ReaderAt, int64) { return spool, spooled.n.Load() },
 	}, src, src.rejects)
 	src.stop() // the parser goroutine is done: its counts can be read
 	out := &BulkOutcome{BulkResult: res}
@@ -152,30 +164,44 @@ func (s *Service) replayBulk(ctx context.Context, rc store.Receipt) (*BulkOutcom
 	return out, nil, err
 }
 
-// rowSource feeds the store from a parser goroutine, in batches so that the
-// channel costs little per row.
+// rowSource feeds the store from a parser goroutine, which also attributes
+// each row and encodes it for the insert (store.IncidentBatch): on SQLite
+// the one writer connection limits a bulk upload, so the writer's goroutine
+// does nothing but insert. Batches go round between the two goroutines
+// through free, so that memory stays flat whatever the size of the file.
 type rowSource struct {
-	batches chan []csvreport.Row
-	cur     []csvreport.Row
-	i       int
-	done    chan struct{}
-	fatal   error // set by the parser before it closes batches
-	nrej    int
-	rej     []store.BulkReject
-	maxList int
-	// attribute gives a good row its verdict and tells whether it is ours;
-	// it runs here, on the parser's goroutine, beside the inserts.
+	batches  chan *store.IncidentBatch
+	free     chan *store.IncidentBatch
+	newBatch func() *store.IncidentBatch
+	done     chan struct{}
+	fatal    error // set by the parser before it closes batches
+	nrej     int
+	rej      []store.BulkReject
+	maxList  int
+	// attribute gives a good row its verdict and tells whether it is ours.
 	attribute      func(*report.Incident) bool
 	accepted, ours int
 }
 
-const rowBatch = 512
+// queuedBatches bounds the batches between parser and writer.
+const queuedBatches = 4
 
-func newRowSource(ctx context.Context, rd *csvreport.Reader, maxList int, attribute func(*report.Incident) bool) *rowSource {
-	s := &rowSource{batches: make(chan []csvreport.Row, 8), done: make(chan struct{}), maxList: maxList, attribute: attribute}
+func newRowSource(ctx context.Context, rd *csvreport.Reader, maxList int, attribute func(*report.Incident) bool, newBatch func() *store.IncidentBatch) *rowSource {
+	s := &rowSource{batches: make(chan *store.IncidentBatch, queuedBatches), free: make(chan *store.IncidentBatch, queuedBatches+2),
+		newBatch: newBatch, done: make(chan struct{}), maxList: maxList, attribute: attribute}
 	go func() {
 		defer close(s.batches)
-		batch := make([]csvreport.Row, 0, rowBatch)
+		batch := s.batch()
+		send := func() bool {
+			select {
+			case s.batches <- batch:
+				return true
+			case <-s.done:
+			case <-ctx.Done():
+				s.fatal = ctx.Err()
+			}
+			return false
+		}
 		for {
 			row, err := rd.Next()
 			if err == io.EOF {
@@ -198,45 +224,51 @@ func newRowSource(ctx context.Context, rd *csvreport.Reader, maxList int, attrib
 			if s.attribute(&row.Incident) {
 				s.ours++
 			}
-			batch = append(batch, *row)
-			if len(batch) == rowBatch {
-				select {
-				case s.batches <- batch:
-				case <-s.done:
-					return
-				case <-ctx.Done():
-					s.fatal = ctx.Err()
+			batch.Add(s.accepted, &row.Incident)
+			if batch.Full() {
+				if !send() {
 					return
 				}
-				batch = make([]csvreport.Row, 0, rowBatch)
+				batch = s.batch()
 			}
 		}
-		if len(batch) > 0 {
-			select {
-			case s.batches <- batch:
-			case <-s.done:
-			}
+		if batch.Len() > 0 {
+			send()
 		}
 	}()
 	return s
 }
 
+// batch is an empty batch, a released one when there is one.
+func (s *rowSource) batch() *store.IncidentBatch {
+	select {
+	case b := <-s.free:
+		b.Reset()
+		return b
+	default:
+		return s.newBatch()
+	}
+}
+
 // Next implements store.IncidentSource. A fatal parse error ends the stream
 // with that error, so the store rolls the whole upload back.
-func (s *rowSource) Next() (int, *report.Incident, error) {
-	for s.i >= len(s.cur) {
-		b, ok := <-s.batches
-		if !ok {
-			if s.fatal != nil {
-				return 0, nil, s.fatal
-			}
-			return 0, nil, io.EOF
+func (s *rowSource) Next() (*store.IncidentBatch, error) {
+	b, ok := <-s.batches
+	if !ok {
+		if s.fatal != nil {
+			return nil, s.fatal
 		}
-		s.cur, s.i = b, 0
+		return nil, io.EOF
 	}
-	r := &s.cur[s.i]
-	s.i++
-	return r.Line, &r.Incident, nil
+	return b, nil
+}
+
+// Release implements store.IncidentSource.
+func (s *rowSource) Release(b *store.IncidentBatch) {
+	select {
+	case s.free <- b:
+	default:
+	}
 }
 
 // rejects is read once the stream has ended (batches closed).
@@ -250,6 +282,18 @@ func (s *rowSource) stop() {
 	}
 	for range s.batches { // let the parser goroutine finish
 	}
+}
+
+// countingWriter counts what was written to w, for another goroutine.
+type countingWriter struct {
+	w io.Writer
+	n atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	k, err := c.w.Write(p)
+	c.n.Add(int64(k))
+	return k, err
 }
 
 // limitReader fails once more than n bytes were read, and remembers it.

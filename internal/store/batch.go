@@ -33,7 +33,7 @@ func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 		return nil
 	}
 	n := len(plain)
-	args := make([]any, 0, n*19)
+	args := make([]any, 0, n*len(reportColumns))
 	for _, j := range plain {
 		p := j.nr.prepare()
 		args = append(args, p.sha, j.nr.ContentType, int64(len(j.nr.Raw)), j.nr.Channel, j.nr.ReceivedAt.UTC(), j.nr.Raw)
@@ -42,14 +42,27 @@ func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 	if err != nil {
 		return err
 	}
+	// On SQLite each report's incident rows get the next range of ids, which
+	// its row names (see incidents.go).
+	var next int64
+	if s.Dialect == SQLite {
+		if next, err = s.nextIncidentID(ctx, t); err != nil {
+			return err
+		}
+	}
+	firsts := make([]int64, n)
 	args = args[:0]
 	for i, j := range plain {
 		r := j.nr.Report
 		p := j.nr.prepare()
 		j.rc = Receipt{PublicID: p.publicID, Token: p.token, Status: report.StatusReceived}
+		incs, _ := itemsOf(r)
+		firsts[i] = next
+		next += int64(len(incs))
 		args = append(args, p.publicID, p.tokenHash, r.Type, r.Subtype, j.nr.Channel, j.rc.Status, r.Lane, r.Language,
 			r.Reporter.Name, r.Reporter.Email, r.Reporter.Organization, r.Reporter.Kind,
-			r.ShareContactWithCustomer, r.Description, p.details, itemCount(r), rawIDs[i], j.nr.ReceivedAt.UTC(), outcomeOrNil(r.Outcome), r.NotOurs)
+			r.ShareContactWithCustomer, r.Description, p.details, itemCount(r), rawIDs[i], j.nr.ReceivedAt.UTC(), outcomeOrNil(r.Outcome), r.NotOurs,
+			s.firstIncident(firsts[i], len(incs)), len(incs))
 	}
 	reportIDs, err := s.insertRows(ctx, t, "reports", reportColumns, n, args, true)
 	if err != nil {
@@ -57,13 +70,14 @@ func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 	}
 	args = args[:0]
 	rows := 0
+	var buf []byte
 	for i, j := range plain {
 		j.rc.ID = reportIDs[i]
 		incs, urls := itemsOf(j.nr.Report)
 		for k := range incs {
-			args = appendIncidentArgs(args, j.rc.ID, k+1, &incs[k])
+			args, buf = s.appendIncidentRow(args, j.rc.ID, firsts[i], k+1, &incs[k], buf)
 			if rows++; rows == maxChunk {
-				if _, err := s.insertRows(ctx, t, "incidents", incidentColumns, rows, args, false); err != nil {
+				if _, err := s.insertRows(ctx, t, "incidents", s.incidentColumns(), rows, args, false); err != nil {
 					return err
 				}
 				args, rows = args[:0], 0
@@ -79,7 +93,7 @@ func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 		}
 	}
 	if rows > 0 {
-		if _, err := s.insertRows(ctx, t, "incidents", incidentColumns, rows, args, false); err != nil {
+		if _, err := s.insertRows(ctx, t, "incidents", s.incidentColumns(), rows, args, false); err != nil {
 			return err
 		}
 	}
@@ -90,7 +104,7 @@ var (
 	rawColumns    = []string{"sha256", "content_type", "size", "channel", "received_at", "body"}
 	reportColumns = []string{"public_id", "token_hash", "type", "subtype", "channel", "status", "lane", "language",
 		"reporter_name", "reporter_email", "reporter_org", "reporter_kind", "share_contact", "description",
-		"details", "item_count", "raw_id", "created_at", "outcome", "not_ours"}
+		"details", "item_count", "raw_id", "created_at", "outcome", "not_ours", "first_incident", "incident_count"}
 	multiInserts sync.Map // "table/rows" → statement
 )
 
@@ -119,7 +133,7 @@ func batchStatements() []string {
 	var out []string
 	for _, k := range chunkSizes() {
 		out = append(out, multiInsert("raw_submissions", rawColumns, k), multiInsert("reports", reportColumns, k),
-			multiInsert("incidents", incidentColumns, k))
+			multiInsert("incidents", incidentColumnsSQLite, k))
 	}
 	return out
 }

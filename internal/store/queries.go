@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-//go:embed queries.sql
+//go:embed queries*.sql
 var queryFiles embed.FS
 
 // parseQueries splits a SQL file on "-- name: X" markers.

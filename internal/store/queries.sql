@@ -18,12 +18,39 @@ SELECT sha256, content_type, size, channel, received_at, body FROM raw_submissio
 -- name: insert-report
 INSERT INTO reports (public_id, token_hash, type, subtype, channel, status, lane, language,
     reporter_name, reporter_email, reporter_org, reporter_kind, share_contact, description,
-    details, item_count, raw_id, created_at, outcome, not_ours)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+    details, item_count, raw_id, created_at, outcome, not_ours, first_incident, incident_count)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 RETURNING id;
 
+-- A bulk report's items are its incidents.
 -- name: finish-bulk-report
-UPDATE reports SET item_count = $2, not_ours = $3, lane = $4, outcome = $5 WHERE id = $1;
+UPDATE reports SET item_count = $2, incident_count = $2, not_ours = $3, lane = $4, outcome = $5 WHERE id = $1;
+
+-- The id the next incident row gets (SQLite, inside the write transaction).
+-- name: next-incident-id
+SELECT coalesce(max(id), 0) + 1 FROM incidents;
+
+-- The next report, raw submission and incident ids (SQLite, inside the
+-- write transaction of a CSV upload, which writes its rows with them).
+-- name: next-bulk-ids
+SELECT (SELECT coalesce(max(id), 0) + 1 FROM reports), (SELECT coalesce(max(id), 0) + 1 FROM raw_submissions),
+    (SELECT coalesce(max(id), 0) + 1 FROM incidents);
+
+-- name: insert-raw-id
+INSERT INTO raw_submissions (id, sha256, content_type, size, channel, received_at, body)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: insert-report-id
+INSERT INTO reports (id, public_id, token_hash, type, subtype, channel, status, lane, language,
+    reporter_name, reporter_email, reporter_org, reporter_kind, share_contact, description,
+    details, item_count, raw_id, created_at, outcome, not_ours, first_incident, incident_count)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23);
+
+-- A report's incidents in order, by the primary key (SQLite's version in
+-- queries_sqlite.sql).
+-- name: report-incidents
+SELECT source_ip, occurred_at, verdict, resource, account, evidence
+FROM incidents WHERE report_id = $1 ORDER BY seq LIMIT $2;
 
 -- name: insert-url
 INSERT INTO urls (report_id, seq, url, description, video_timestamp, verdict, resource, account)
@@ -60,10 +87,6 @@ SELECT id, public_id, type, subtype, channel, status, outcome, lane, language, r
     reporter_email, reporter_org, reporter_kind, share_contact, description, details,
     item_count, raw_id, created_at
 FROM reports WHERE public_id = $1;
-
--- name: report-incidents
-SELECT seq, source_ip, source_port, target, target_port, protocol, occurred_at, occurred_text, log
-FROM incidents WHERE report_id = $1 ORDER BY seq LIMIT $2;
 
 -- name: report-urls
 SELECT seq, url, description, video_timestamp FROM urls WHERE report_id = $1 ORDER BY seq;

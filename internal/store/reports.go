@@ -91,12 +91,19 @@ func (s *Store) insertReport(ctx context.Context, t tx, nr *NewReport) (Receipt,
 	if err != nil {
 		return Receipt{}, err
 	}
+	incs, _ := itemsOf(r)
+	var first int64
+	if s.Dialect == SQLite && len(incs) > 0 {
+		if first, err = s.nextIncidentID(ctx, t); err != nil {
+			return Receipt{}, err
+		}
+	}
 	rc := Receipt{PublicID: p.publicID, Token: p.token, Status: report.StatusReceived}
-	rc.ID, err = s.insertReportRow(ctx, t, rc, nr, rawID, itemCount(r))
+	rc.ID, err = s.insertReportRow(ctx, t, rc, nr, rawID, itemCount(r), s.firstIncident(first, len(incs)), len(incs))
 	if err != nil {
 		return rc, err
 	}
-	if err := s.insertItems(ctx, t, rc.ID, r); err != nil {
+	if err := s.insertItems(ctx, t, rc.ID, first, r); err != nil {
 		return rc, err
 	}
 	if err := s.recordConsent(ctx, t, rc.ID, r.ShareContactWithCustomer, nr.Channel, at); err != nil {
@@ -140,12 +147,19 @@ func (s *Store) insertRaw(ctx context.Context, t tx, sha, contentType string, si
 	return t.insertID(ctx, s.Q("insert-raw"), s.Q("insert-raw:exec"), sha, contentType, size, channel, at, b)
 }
 
-func (s *Store) insertReportRow(ctx context.Context, t tx, rc Receipt, nr *NewReport, rawID int64, items int) (int64, error) {
+// insertReportRow writes the report row; firstIncident and incidents say
+// where its incident rows are (see firstIncident).
+func (s *Store) insertReportRow(ctx context.Context, t tx, rc Receipt, nr *NewReport, rawID int64, items int, firstIncident any, incidents int) (int64, error) {
+	return t.insertID(ctx, s.Q("insert-report"), s.Q("insert-report:exec"), s.reportArgs(rc, nr, rawID, items, firstIncident, incidents)...)
+}
+
+// reportArgs are the values of insert-report.
+func (s *Store) reportArgs(rc Receipt, nr *NewReport, rawID int64, items int, firstIncident any, incidents int) []any {
 	r := nr.Report
-	return t.insertID(ctx, s.Q("insert-report"), s.Q("insert-report:exec"),
-		rc.PublicID, HashToken(rc.Token), r.Type, r.Subtype, nr.Channel, rc.Status, r.Lane, r.Language,
+	return []any{rc.PublicID, HashToken(rc.Token), r.Type, r.Subtype, nr.Channel, rc.Status, r.Lane, r.Language,
 		r.Reporter.Name, r.Reporter.Email, r.Reporter.Organization, r.Reporter.Kind,
-		r.ShareContactWithCustomer, r.Description, nr.prepare().details, items, rawID, nr.ReceivedAt.UTC(), outcomeOrNil(r.Outcome), r.NotOurs)
+		r.ShareContactWithCustomer, r.Description, nr.prepare().details, items, rawID, nr.ReceivedAt.UTC(), outcomeOrNil(r.Outcome), r.NotOurs,
+		firstIncident, incidents}
 }
 
 // recordConsent writes the reporter's consent to the ledger. The ledger
@@ -189,14 +203,17 @@ func itemsOf(r *report.Report) ([]report.Incident, []report.URLItem) {
 	return incs, urls
 }
 
-// insertItems stores a report's items.
-func (s *Store) insertItems(ctx context.Context, t tx, reportID int64, r *report.Report) error {
+// insertItems stores a report's items; first is the id of its first
+// incident row on SQLite.
+func (s *Store) insertItems(ctx context.Context, t tx, reportID, first int64, r *report.Report) error {
 	incs, urls := itemsOf(r)
-	for off := 0; off < len(incs); off += incidentBatch {
-		end := min(off+incidentBatch, len(incs))
-		args := make([]any, 0, (end-off)*incidentCols)
+	cols := len(s.incidentColumns())
+	var buf []byte
+	for off := 0; off < len(incs); off += incidentChunk {
+		end := min(off+incidentChunk, len(incs))
+		args := make([]any, 0, (end-off)*cols)
 		for i := off; i < end; i++ {
-			args = appendIncidentArgs(args, reportID, i+1, &incs[i])
+			args, buf = s.appendIncidentRow(args, reportID, first, i+1, &incs[i], buf)
 		}
 		if err := t.exec(ctx, s.incidentInsert(end-off), args...); err != nil {
 			return err
@@ -210,14 +227,10 @@ func (s *Store) insertItems(ctx context.Context, t tx, reportID int64, r *report
 	return nil
 }
 
-// Incidents go in multi-row INSERTs: one statement per row costs SQLite a
-// VDBE run each, a hundred rows per statement amortise it (DESIGN.md).
-const (
-	incidentBatch = 100
-	incidentCols  = 13
-)
-
-var incidentColumns = []string{"report_id", "seq", "source_ip", "source_port", "target", "target_port", "protocol", "occurred_at", "occurred_text", "log", "verdict", "resource", "account"}
+// The incidents of one report go in multi-row INSERTs: one statement per
+// row costs SQLite a VDBE run each, a hundred rows per statement amortise
+// it (DESIGN.md).
+const incidentChunk = 100
 
 var incidentInserts sync.Map // (dialect, rows) → statement text
 
@@ -226,25 +239,26 @@ type insertKey struct {
 	rows    int
 }
 
-// incidentInsert builds the statement for rows rows. On SQLite its
-// placeholders are anonymous "?": with numbered ones ($1…$1000) modernc's
-// bind looks each name up in a list, quadratic in the number of parameters,
-// and that cost 4× the insert itself (measured with abusedesk bench csv
-// --cpuprofile). PostgreSQL only knows $N.
+// incidentInsert builds the statement for rows rows, with their keys. On
+// SQLite its placeholders are anonymous "?": with numbered ones ($1…$1000)
+// modernc's bind looks each name up in a list, quadratic in the number of
+// parameters, and that cost 4× the insert itself (measured with abusedesk
+// bench csv --cpuprofile). PostgreSQL only knows $N.
 func (s *Store) incidentInsert(rows int) string {
 	k := insertKey{s.Dialect, rows}
 	if q, ok := incidentInserts.Load(k); ok {
 		return q.(string)
 	}
+	cols := s.incidentColumns()
 	var b strings.Builder
-	b.WriteString("INSERT INTO incidents (" + strings.Join(incidentColumns, ", ") + ") VALUES ")
+	b.WriteString("INSERT INTO incidents (" + strings.Join(cols, ", ") + ") VALUES ")
 	n := 1
 	for r := 0; r < rows; r++ {
 		if r > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteByte('(')
-		for c := 0; c < incidentCols; c++ {
+		for c := range cols {
 			if c > 0 {
 				b.WriteByte(',')
 			}
@@ -260,18 +274,6 @@ func (s *Store) incidentInsert(rows int) string {
 	q := b.String()
 	incidentInserts.Store(k, q)
 	return q
-}
-
-func appendIncidentArgs(args []any, reportID int64, seq int, in *report.Incident) []any {
-	return append(args, reportID, seq, in.SourceIP, intOrNil(in.SourcePort), in.Target,
-		intOrNil(in.TargetPort), in.Protocol, in.At.UTC(), in.Timestamp, in.Log, in.Verdict, in.Resource, in.Account)
-}
-
-func intOrNil(p *int) any {
-	if p == nil {
-		return nil
-	}
-	return int64(*p)
 }
 
 // InsertReport stores one report in its own transaction. The group-commit

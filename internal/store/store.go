@@ -39,6 +39,7 @@ type Store struct {
 	pool    *pgxpool.Pool
 	q       map[string]string
 	stmts   map[string]*sql.Stmt // SQL text → prepared on W (SQLite)
+	ckpt    *checkpointer        // SQLite: checkpoints after CSV uploads (groupcommit.go)
 }
 
 // IsPostgres tells whether dsn names a PostgreSQL server rather than a file.
@@ -48,9 +49,12 @@ func IsPostgres(dsn string) bool {
 
 // sqliteDSN adds the pragmas DESIGN.md asks for. synchronous=FULL: an
 // acknowledged report survives power loss too; group commit pays for it.
+// journal_size_limit: the log file shrinks back to 64 MB once checkpointed
+// after a CSV upload made it hundreds of megabytes.
 func sqliteDSN(path string, write bool) string {
 	v := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)", "temp_store(MEMORY)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)", "temp_store(MEMORY)",
+		"journal_size_limit(67108864)"} {
 		v.Add("_pragma", p)
 	}
 	v.Set("_time_format", "sqlite")
@@ -74,6 +78,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.startCheckpointer()
 	return s, nil
 }
 
@@ -128,7 +133,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		return nil
 	}
 	s.stmts = map[string]*sql.Stmt{}
-	texts := append([]string{s.incidentInsert(1), s.incidentInsert(incidentBatch)}, batchStatements()...)
+	texts := append([]string{s.incidentInsert(1), s.incidentInsert(incidentChunk)}, batchStatements()...)
 	for _, q := range s.q {
 		if !strings.Contains(q, "$@") { // a list filled in at run time
 			texts = append(texts, q)
@@ -169,6 +174,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	s.stopCheckpointer()
 	var errs []error
 	for _, st := range s.stmts {
 		st.Close()

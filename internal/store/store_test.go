@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -46,12 +47,19 @@ func TestInsertAndReadBack(t *testing.T) {
 			t.Error("stored token hash does not match the token given out")
 		}
 		var rawID int64
-		var occurred time.Time
-		if err := s.R.QueryRow("SELECT r.raw_id, i.occurred_at FROM reports r JOIN incidents i ON i.report_id = r.id WHERE r.public_id = $1", rc.PublicID).Scan(&rawID, &occurred); err != nil {
+		if err := s.R.QueryRow("SELECT raw_id FROM reports WHERE public_id = $1", rc.PublicID).Scan(&rawID); err != nil {
 			t.Fatal(err)
 		}
-		if want := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC); !occurred.Equal(want) {
-			t.Errorf("occurred_at = %v, want %v", occurred, want)
+		incs, err := s.ReportIncidents(ctx, rc.ID, 10)
+		if err != nil || len(incs) != 1 {
+			t.Fatalf("incidents %+v %v", incs, err)
+		}
+		if want := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC); !incs[0].At.Equal(want) {
+			t.Errorf("occurred_at = %v, want %v", incs[0].At, want)
+		}
+		if in := incs[0]; in.SourceIP != "203.0.113.7" || in.Target != "198.51.100.1" || in.Timestamp != "2026-03-02T10:00:00+01:00" ||
+			in.Log != "flood" || in.SourcePort != nil || in.TargetPort != nil || in.Protocol != "" || in.Verdict != "" {
+			t.Errorf("incident read back %+v", in)
 		}
 		sha, body, err := s.RawSubmission(ctx, rawID)
 		if err != nil {
@@ -123,20 +131,48 @@ func TestGroupCommitAndIdempotency(t *testing.T) {
 	})
 }
 
-// rows is an IncidentSource of n generated incidents, bad ones excluded.
+// rows is an IncidentSource of n generated incidents; the 7th has a log
+// that is not UTF-8, the 8th every field and a log JSON must escape.
 type rows struct {
-	n, i int
-	in   report.Incident
+	s       *store.Store
+	n, i    int
+	verdict string // for every row, if set
 }
 
-func (r *rows) Next() (int, *report.Incident, error) {
+func (r *rows) Next() (*store.IncidentBatch, error) {
 	if r.i >= r.n {
-		return 0, nil, io.EOF
+		return nil, io.EOF
 	}
-	r.i++
-	r.in = report.Incident{SourceIP: fmt.Sprintf("203.0.113.%d", r.i%250), SourcePort: nil, Target: "", Timestamp: "2026-03-02T10:00:00Z",
-		At: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Log: "line"}
-	return r.i + 1, &r.in, nil
+	b := r.s.NewIncidentBatch()
+	for r.i < r.n && !b.Full() {
+		r.i++
+		in := bulkRow(r.i)
+		if r.verdict != "" {
+			in.Verdict = r.verdict
+		}
+		b.Add(r.i, &in)
+	}
+	return b, nil
+}
+
+func (r *rows) Release(*store.IncidentBatch) {}
+
+func bulkRow(i int) report.Incident {
+	in := report.Incident{SourceIP: fmt.Sprintf("203.0.113.%d", i%250), Timestamp: "2026-03-02T10:00:00Z",
+		At: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond), Log: fmt.Sprintf("line %d", i)}
+	switch i {
+	case 7:
+		in.Log = "caf\xe9 \x00\xff latin-1"
+	case 8:
+		sp, tp := 51234, 22
+		in.SourcePort, in.TargetPort, in.Target, in.Protocol = &sp, &tp, "198.51.100.20", "tcp"
+		in.Timestamp = "2026-03-02T11:00:00.001+01:00"
+		in.Log = "quote \" backslash \\ newline\n\r\ttab \x01 <html> & \u2028 é 😀"
+		in.Attribution = report.Attribution{Verdict: "assigned", Resource: "i-1", Account: "acct-1"}
+	case 9:
+		in.Verdict = "not_ours"
+	}
+	return in
 }
 
 func TestBulk(t *testing.T) {
@@ -150,11 +186,13 @@ func TestBulk(t *testing.T) {
 		nb := &store.NewBulk{Report: common, Channel: "csv", ReceivedAt: time.Now(),
 			Raw: func() (io.Reader, string, string, int64, error) {
 				return strings.NewReader(raw), "text/csv", "abc", int64(len(raw)), nil
-			}}
+			},
+			// All of it at once: SQLite stores the first chunk with the rows.
+			RawSoFar: func() (io.ReaderAt, int64) { return strings.NewReader(raw), int64(len(raw)) }}
 		rej := func() (int, []store.BulkReject) {
 			return 1, []store.BulkReject{{Line: 7, Field: "ip", Code: "invalid_ip", Message: "bad"}}
 		}
-		res, err := s.InsertBulk(ctx, nb, &rows{n: 1234}, rej)
+		res, err := s.InsertBulk(ctx, nb, &rows{s: s, n: 1234}, rej)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,6 +207,20 @@ func TestBulk(t *testing.T) {
 		if st.Items != 1234 {
 			t.Errorf("item_count %d", st.Items)
 		}
+		incs, err := s.ReportIncidents(ctx, res.ID, 2000)
+		if err != nil || len(incs) != 1234 {
+			t.Fatalf("%d incidents read back: %v", len(incs), err)
+		}
+		for i, in := range incs {
+			want := bulkRow(i + 1)
+			if !in.At.Equal(want.At) || in.Source.String() != want.SourceIP {
+				t.Fatalf("incident %d: at %v source %v", i+1, in.At, in.Source)
+			}
+			want.At, want.Source = in.At, in.Source
+			if !reflect.DeepEqual(in, want) {
+				t.Fatalf("incident %d read back\n%+v\nwant\n%+v", i+1, in, want)
+			}
+		}
 		var rawID int64
 		s.R.QueryRow("SELECT raw_id FROM reports WHERE id = $1", res.ID).Scan(&rawID)
 		if _, body, _ := s.RawSubmission(ctx, rawID); string(body) != raw {
@@ -180,11 +232,18 @@ func TestBulk(t *testing.T) {
 			t.Errorf("%d rejects kept", nrej)
 		}
 		// No good row: nothing at all is stored.
-		if _, err := s.InsertBulk(ctx, nb, &rows{n: 0}, rej); !errors.Is(err, store.ErrBulkEmpty) {
+		if _, err := s.InsertBulk(ctx, nb, &rows{s: s, n: 0}, rej); !errors.Is(err, store.ErrBulkEmpty) {
 			t.Fatalf("empty bulk: %v", err)
 		}
 		if r2, i2, _ := s.Counts(ctx); r2 != reports || i2 != incidents {
 			t.Errorf("empty bulk stored something: %d %d", r2, i2)
+		}
+		// A verdict the store does not know is refused, not stored as NULL.
+		if _, err := s.InsertBulk(ctx, nb, &rows{s: s, n: 3, verdict: "maybe"}, rej); err == nil || !strings.Contains(err.Error(), "maybe") {
+			t.Errorf("unknown verdict: %v", err)
+		}
+		if r2, i2, _ := s.Counts(ctx); r2 != reports || i2 != incidents {
+			t.Errorf("a refused bulk stored something: %d %d", r2, i2)
 		}
 	})
 }
@@ -250,13 +309,13 @@ func TestGroupCommitKeepsRowsTogether(t *testing.T) {
 				t.Fatalf("report %d: id %d (receipt says %d), email %s", i, id, rc.ID, email)
 			}
 			var logs []string
-			rows, _ := s.R.Query("SELECT log FROM incidents WHERE report_id = $1 ORDER BY seq", id)
-			for rows.Next() {
-				var l string
-				rows.Scan(&l)
-				logs = append(logs, l)
+			incs, err := s.ReportIncidents(ctx, id, 10)
+			if err != nil {
+				t.Fatal(err)
 			}
-			rows.Close()
+			for _, in := range incs {
+				logs = append(logs, in.Log)
+			}
 			if fmt.Sprint(logs) != fmt.Sprintf("[first %d second %d]", i, i) {
 				t.Errorf("report %d incidents %v", i, logs)
 			}

@@ -426,7 +426,7 @@ func TestAttributionAtIntake(t *testing.T) {
 				t.Errorf("status page for %s: %s", c.verdict, html)
 			}
 			var verdict, resource string
-			st.R.QueryRow("SELECT i.verdict, i.resource FROM incidents i JOIN reports r ON r.id = i.report_id WHERE r.public_id = $1", m["id"]).Scan(&verdict, &resource)
+			st.R.QueryRow("SELECT i.verdict, coalesce(i.resource, '') FROM incidents i JOIN reports r ON r.id = i.report_id WHERE r.public_id = $1", m["id"]).Scan(&verdict, &resource)
 			if verdict != c.verdict || (c.verdict == "assigned") != (resource == "i-1") {
 				t.Errorf("stored verdict %q resource %q, want %s", verdict, resource, c.verdict)
 			}
