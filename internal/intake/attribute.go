@@ -123,13 +123,14 @@ func (b *bulkSeen) attribute(s *Service, a *attribution.Attributor, in *report.I
 	return ours
 }
 
-// routeBulk routes an upload as one report whose items are its rows.
-func (s *Service) routeBulk(common *report.Report, b *bulkSeen) string {
+// routeBulk routes an upload as one report whose items are its rows, and
+// says which rule decided.
+func (s *Service) routeBulk(common *report.Report, b *bulkSeen) (lane, rule string) {
 	r := *common
 	r.Incidents = make([]report.Incident, 0, len(b.set))
 	for k := range b.set {
 		r.Incidents = append(r.Incidents, report.Incident{Attribution: k})
 	}
 	s.route(&r, ChannelCSV)
-	return r.Lane
+	return r.Lane, r.Rule
 }

@@ -62,7 +62,7 @@ func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 		args = append(args, p.publicID, p.tokenHash, r.Type, r.Subtype, j.nr.Channel, j.rc.Status, r.Lane, r.Language,
 			r.Reporter.Name, r.Reporter.Email, r.Reporter.Organization, r.Reporter.Kind,
 			r.ShareContactWithCustomer, r.Description, p.details, itemCount(r), rawIDs[i], j.nr.ReceivedAt.UTC(), outcomeOrNil(r.Outcome), r.NotOurs,
-			s.firstIncident(firsts[i], len(incs)), len(incs))
+			s.firstIncident(firsts[i], len(incs)), len(incs), r.Rule)
 	}
 	reportIDs, err := s.insertRows(ctx, t, "reports", reportColumns, n, args, true)
 	if err != nil {
@@ -104,7 +104,7 @@ var (
 	rawColumns    = []string{"sha256", "content_type", "size", "channel", "received_at", "body"}
 	reportColumns = []string{"public_id", "token_hash", "type", "subtype", "channel", "status", "lane", "language",
 		"reporter_name", "reporter_email", "reporter_org", "reporter_kind", "share_contact", "description",
-		"details", "item_count", "raw_id", "created_at", "outcome", "not_ours", "first_incident", "incident_count"}
+		"details", "item_count", "raw_id", "created_at", "outcome", "not_ours", "first_incident", "incident_count", "lane_rule"}
 	multiInserts sync.Map // "table/rows" → statement
 )
 

@@ -67,6 +67,7 @@ type BulkReject struct {
 // BulkFinish is what an upload's rows decide about its report.
 type BulkFinish struct {
 	Lane    string // "" keeps the report's
+	Rule    string // the routing rule that chose Lane
 	Outcome string // "" for none yet
 	NotOurs int
 }
@@ -476,7 +477,7 @@ func (s *Store) bulkTail(ctx context.Context, t tx, nb *NewBulk, res *BulkResult
 		return err
 	}
 	fin := s.bulkFinish(nb, &report.Report{})
-	if err := t.exec(ctx, s.Q("finish-bulk-report"), res.ID, res.Accepted, fin.NotOurs, fin.Lane, outcomeOrNil(fin.Outcome)); err != nil {
+	if err := t.exec(ctx, s.Q("finish-bulk-report"), res.ID, res.Accepted, fin.NotOurs, fin.Lane, outcomeOrNil(fin.Outcome), fin.Rule); err != nil {
 		return err
 	}
 	return s.bulkSession(ctx, t, nb, res, rejects)
@@ -490,9 +491,9 @@ func (s *Store) bulkFinish(nb *NewBulk, rep *report.Report) BulkFinish {
 		fin = nb.Finish()
 	}
 	if fin.Lane == "" {
-		fin.Lane = nb.Report.Lane
+		fin.Lane, fin.Rule = nb.Report.Lane, nb.Report.Rule
 	}
-	rep.Lane, rep.Outcome, rep.NotOurs = fin.Lane, fin.Outcome, fin.NotOurs
+	rep.Lane, rep.Outcome, rep.NotOurs, rep.Rule = fin.Lane, fin.Outcome, fin.NotOurs, fin.Rule
 	return fin
 }
 

@@ -18,13 +18,13 @@ SELECT sha256, content_type, size, channel, received_at, body FROM raw_submissio
 -- name: insert-report
 INSERT INTO reports (public_id, token_hash, type, subtype, channel, status, lane, language,
     reporter_name, reporter_email, reporter_org, reporter_kind, share_contact, description,
-    details, item_count, raw_id, created_at, outcome, not_ours, first_incident, incident_count)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+    details, item_count, raw_id, created_at, outcome, not_ours, first_incident, incident_count, lane_rule)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 RETURNING id;
 
 -- A bulk report's items are its incidents.
 -- name: finish-bulk-report
-UPDATE reports SET item_count = $2, incident_count = $2, not_ours = $3, lane = $4, outcome = $5 WHERE id = $1;
+UPDATE reports SET item_count = $2, incident_count = $2, not_ours = $3, lane = $4, outcome = $5, lane_rule = $6 WHERE id = $1;
 
 -- The id the next incident row gets (SQLite, inside the write transaction).
 -- name: next-incident-id
@@ -43,8 +43,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7);
 -- name: insert-report-id
 INSERT INTO reports (id, public_id, token_hash, type, subtype, channel, status, lane, language,
     reporter_name, reporter_email, reporter_org, reporter_kind, share_contact, description,
-    details, item_count, raw_id, created_at, outcome, not_ours, first_incident, incident_count)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23);
+    details, item_count, raw_id, created_at, outcome, not_ours, first_incident, incident_count, lane_rule)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24);
 
 -- A report's incidents in order, by the primary key (SQLite's version in
 -- queries_sqlite.sql).

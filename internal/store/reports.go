@@ -159,7 +159,7 @@ func (s *Store) reportArgs(rc Receipt, nr *NewReport, rawID int64, items int, fi
 	return []any{rc.PublicID, HashToken(rc.Token), r.Type, r.Subtype, nr.Channel, rc.Status, r.Lane, r.Language,
 		r.Reporter.Name, r.Reporter.Email, r.Reporter.Organization, r.Reporter.Kind,
 		r.ShareContactWithCustomer, r.Description, nr.prepare().details, items, rawID, nr.ReceivedAt.UTC(), outcomeOrNil(r.Outcome), r.NotOurs,
-		firstIncident, incidents}
+		firstIncident, incidents, r.Rule}
 }
 
 // recordConsent writes the reporter's consent to the ledger. The ledger

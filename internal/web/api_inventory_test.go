@@ -154,10 +154,14 @@ func TestRoutingAtIntake(t *testing.T) {
 			if resp.StatusCode != 201 {
 				t.Fatalf("%s: %d %v", c.name, resp.StatusCode, m)
 			}
-			var lane string
-			st.R.QueryRow("SELECT lane FROM reports WHERE public_id = $1", m["id"]).Scan(&lane)
+			var lane, rule string
+			st.R.QueryRow("SELECT lane, lane_rule FROM reports WHERE public_id = $1", m["id"]).Scan(&lane, &rule)
 			if lane != c.lane {
 				t.Errorf("%s: lane %q, want %q", c.name, lane, c.lane)
+			}
+			// The analyst sees why: the rule (or the default) that decided.
+			if wantRule := "route " + c.lane; c.lane != "general" && !strings.Contains(rule, wantRule) || c.lane == "general" && !strings.Contains(rule, "default general") {
+				t.Errorf("%s: lane_rule %q", c.name, rule)
 			}
 		}
 		// A CSV of spam sources: routed on its rows.
@@ -167,10 +171,10 @@ func TestRoutingAtIntake(t *testing.T) {
 		if resp.StatusCode != 201 {
 			t.Fatalf("bulk %d %v", resp.StatusCode, m)
 		}
-		var lane string
-		st.R.QueryRow("SELECT lane FROM reports WHERE public_id = $1", m["id"]).Scan(&lane)
-		if lane != "email-abuse" {
-			t.Errorf("bulk spam from SES: lane %q", lane)
+		var lane, rule string
+		st.R.QueryRow("SELECT lane, lane_rule FROM reports WHERE public_id = $1", m["id"]).Scan(&lane, &rule)
+		if lane != "email-abuse" || !strings.Contains(rule, "service=SES") {
+			t.Errorf("bulk spam from SES: lane %q rule %q", lane, rule)
 		}
 	})
 }

@@ -17,6 +17,8 @@ CREATE INDEX hostnames_host ON hostnames (host);
 -- How many items of a report are outside the provider's address space:
 -- the one attribution fact a reporter's status shows.
 ALTER TABLE reports ADD COLUMN not_ours INTEGER NOT NULL DEFAULT 0;
+-- The routing rule that chose the lane (file:line: rule), for the analyst.
+ALTER TABLE reports ADD COLUMN lane_rule TEXT NOT NULL DEFAULT '';
 -- Bearer tokens of systems (not people): scope says what they may do,
 -- e.g. 'inventory' for the feed of inventory changes. Only a hash is kept.
 CREATE TABLE tokens (
@@ -30,6 +32,7 @@ CREATE TABLE tokens (
 
 -- +goose Down
 DROP TABLE tokens;
+ALTER TABLE reports DROP COLUMN lane_rule;
 ALTER TABLE reports DROP COLUMN not_ours;
 DROP INDEX hostnames_host;
 DROP INDEX assignments_prefix;
