@@ -4,11 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,7 +12,6 @@ import (
 	"time"
 
 	"abusedesk/internal/store"
-	"abusedesk/internal/store/storetest"
 )
 
 // TestKill9LosesNoAcknowledgedReport runs the real binary, posts reports
@@ -27,51 +22,11 @@ func TestKill9LosesNoAcknowledgedReport(t *testing.T) {
 		t.Skip("-short: skipping the kill -9 test (builds and runs the binary)")
 	}
 	bin := binary(t)
-	t.Run("sqlite", func(t *testing.T) {
-		kill9(t, bin, filepath.Join(t.TempDir(), "k.db"))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		admin := os.Getenv(storetest.EnvPostgres)
-		if admin == "" {
-			t.Skipf("PostgreSQL run disabled: set %s to enable it", storetest.EnvPostgres)
-		}
-		dsn, drop, err := store.CreateScratchDatabase(context.Background(), admin, "abusedesk_kill")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer drop()
-		kill9(t, bin, dsn)
-	})
-}
-
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	eachDB(t, "abusedesk_kill", func(t *testing.T, db string) { kill9(t, bin, db) })
 }
 
 func kill9(t *testing.T, bin, db string) {
-	addr := freePort(t)
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--db", db, "--no-rate-limit")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	url := "http://" + addr
-	for i := 0; ; i++ {
-		if resp, err := http.Get(url + "/healthz"); err == nil && resp.StatusCode == 200 {
-			resp.Body.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatal("server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	url, cmd := startServe(t, bin, db)
 	var mu sync.Mutex
 	var acked []string
 	var wg sync.WaitGroup

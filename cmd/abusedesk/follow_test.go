@@ -8,48 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"abusedesk/internal/store"
-	"abusedesk/internal/store/storetest"
 )
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
-	os.Exit(code)
-}
-
-// binary builds abusedesk once per test run.
-func binary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "abusedesk-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "abusedesk")
-		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-			binErr = err
-			t.Logf("go build: %s", out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
 
 // TestServerFollowsCLIImport: a running server picks up an inventory
 // imported with the CLI into its database (through the inventory log),
@@ -59,42 +22,11 @@ func TestServerFollowsCLIImport(t *testing.T) {
 		t.Skip("-short: skipping (builds and runs the binary)")
 	}
 	bin := binary(t)
-	t.Run("sqlite", func(t *testing.T) {
-		follow(t, bin, filepath.Join(t.TempDir(), "f.db"))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		admin := os.Getenv(storetest.EnvPostgres)
-		if admin == "" {
-			t.Skipf("PostgreSQL run disabled: set %s to enable it", storetest.EnvPostgres)
-		}
-		dsn, drop, err := store.CreateScratchDatabase(context.Background(), admin, "abusedesk_follow")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer drop()
-		follow(t, bin, dsn)
-	})
+	eachDB(t, "abusedesk_follow", func(t *testing.T, db string) { follow(t, bin, db) })
 }
 
 func follow(t *testing.T, bin, db string) {
-	addr := freePort(t)
-	srv := exec.Command(bin, "serve", "--addr", addr, "--db", db, "--no-rate-limit", "--inventory-poll", "100ms")
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
-	url := "http://" + addr
-	for i := 0; ; i++ {
-		if resp, err := http.Get(url + "/healthz"); err == nil && resp.StatusCode == 200 {
-			resp.Body.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatal("server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	url, _ := startServe(t, bin, db, "--inventory-poll", "100ms")
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)

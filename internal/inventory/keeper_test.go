@@ -111,7 +111,6 @@ func TestImportAndAttribution(t *testing.T) {
 		if v, _ := a.URL("https://elsewhere.example/", at("2026-03-02T09:00:00Z")); v.Verdict != attribution.NotOurs {
 			t.Errorf("foreign URL: %+v", v)
 		}
-		_ = ctx
 	})
 }
 

@@ -123,5 +123,3 @@ func TestModelMemoryMatchesTables(t *testing.T) {
 		}
 	})
 }
-
-var _ = inventory.MaxLoggedLines

@@ -175,17 +175,26 @@ func (s *Store) writeInventory(ctx context.Context, tx tx, prepare func(context.
 }
 
 // resourceIDs maps every resource id to its row id, for the batched paths
-// (a subselect per row costs a B-tree search per row).
-func resourceIDs(next func() (int64, string, bool, error)) (map[string]int64, error) {
+// (a subselect per row costs a B-tree search per row). rows is a
+// database/sql or a pgx result; both close it.
+func resourceIDs(rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}) (map[string]int64, error) {
 	ids := map[string]int64{}
-	for {
-		id, ext, ok, err := next()
-		if err != nil || !ok {
-			return ids, err
+	for rows.Next() {
+		var id int64
+		var ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			return nil, err
 		}
 		ids[ext] = id
 	}
+	return ids, rows.Err()
 }
+
+const qResourceIDs = "SELECT id, ext_id FROM resources"
 
 // assignmentBatch is the rows per INSERT on SQLite (4 columns each).
 const assignmentBatch = 200
@@ -194,19 +203,11 @@ const assignmentBatch = 200
 // INSERTs: one statement per row ran at ~95k rows/s, the multi-row form
 // several times faster.
 func (s *Store) insertAssignmentsBatched(ctx context.Context, t sqlTx, as []attribution.AssignmentRecord) error {
-	rows, err := t.QueryContext(ctx, "SELECT id, ext_id FROM resources")
+	rows, err := t.QueryContext(ctx, qResourceIDs)
 	if err != nil {
 		return err
 	}
-	ids, err := resourceIDs(func() (int64, string, bool, error) {
-		if !rows.Next() {
-			return 0, "", false, rows.Err()
-		}
-		var id int64
-		var ext string
-		err := rows.Scan(&id, &ext)
-		return id, ext, err == nil, err
-	})
+	ids, err := resourceIDs(rows)
 	rows.Close()
 	if err != nil {
 		return err
@@ -244,19 +245,11 @@ func (s *Store) insertAssignmentsBatched(ctx context.Context, t sqlTx, as []attr
 }
 
 func (s *Store) copyAssignments(ctx context.Context, t pgxTx, as []attribution.AssignmentRecord) error {
-	rows, err := t.Query(ctx, "SELECT id, ext_id FROM resources")
+	rows, err := t.Query(ctx, qResourceIDs)
 	if err != nil {
 		return err
 	}
-	ids, err := resourceIDs(func() (int64, string, bool, error) {
-		if !rows.Next() {
-			return 0, "", false, rows.Err()
-		}
-		var id int64
-		var ext string
-		err := rows.Scan(&id, &ext)
-		return id, ext, err == nil, err
-	})
+	ids, err := resourceIDs(rows)
 	rows.Close()
 	if err != nil {
 		return err

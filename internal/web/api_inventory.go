@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"abusedesk/internal/attribution"
@@ -31,7 +32,7 @@ func (s *Server) handleInventory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "" && !contains(inventoryTypes, mt) {
+	if mt != "" && !slices.Contains(inventoryTypes, mt) {
 		writeError(w, http.StatusUnsupportedMediaType, "", "unsupported_media_type",
 			"send JSON Lines with Content-Type: "+strings.Join(inventoryTypes[:2], " or "))
 		return
@@ -64,15 +65,6 @@ func (s *Server) handleInventory(w http.ResponseWriter, r *http.Request) {
 		Accepted any                     `json:"accepted"`
 		Errors   []attribution.LineError `json:"errors"`
 	}{n, lerrs})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // requireToken checks the request's bearer token for scope; on failure it
