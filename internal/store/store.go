@@ -40,6 +40,7 @@ type Store struct {
 	q       map[string]string
 	stmts   map[string]*sql.Stmt // SQL text → prepared on W (SQLite)
 	ckpt    *checkpointer        // SQLite: checkpoints after CSV uploads (groupcommit.go)
+	path    string               // SQLite: the database file (jobsdb.go)
 }
 
 // IsPostgres tells whether dsn names a PostgreSQL server rather than a file.
@@ -103,6 +104,7 @@ func open(ctx context.Context, dsn string) (*Store, error) {
 		s.Dialect = SQLite
 		path := strings.TrimPrefix(dsn, "sqlite://")
 		path = strings.TrimPrefix(path, "file:")
+		s.path = path
 		var err error
 		if s.W, err = sql.Open("sqlite", sqliteDSN(path, true)); err != nil {
 			return nil, err
