@@ -106,13 +106,17 @@ func (s *Service) route(r *report.Report, channel string) {
 // verdict, service, region), for routing the upload once it is read. Only
 // the parser goroutine writes it.
 type bulkSeen struct {
-	set  map[report.Attribution]bool
-	last report.Attribution
+	set      map[report.Attribution]bool
+	last     report.Attribution
+	assigned bool // some row is attributed to a customer: the report feeds cases
 }
 
 func (b *bulkSeen) attribute(s *Service, a *attribution.Attributor, in *report.Incident) bool {
 	ours := s.attributeAddr(a, in)
 	k := in.Attribution
+	if k.Verdict == attribution.Assigned {
+		b.assigned = true
+	}
 	k.Resource, k.Account = "", ""
 	if k != b.last { // rows of one upload mostly repeat the previous key
 		if b.set == nil {
@@ -134,3 +138,7 @@ func (s *Service) routeBulk(common *report.Report, b *bulkSeen) (lane, rule stri
 	s.route(&r, ChannelCSV)
 	return r.Lane, r.Rule
 }
+
+// Attributor is the attribution in effect (nil when none), e.g. for the
+// console to show why an item was attributed as it was.
+func (s *Service) Attributor() *attribution.Attributor { return s.attr.Load() }

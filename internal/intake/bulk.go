@@ -106,6 +106,7 @@ func (s *Service) SubmitBulk(ctx context.Context, common *report.Report, file io
 			// Read once the rows are all in (the parser is done).
 			var f store.BulkFinish
 			f.Lane, f.Rule = s.routeBulk(common, seen)
+			f.Group = seen.assigned
 			if attr != nil {
 				f.NotOurs = src.accepted - src.ours
 				if src.accepted > 0 && src.ours == 0 {

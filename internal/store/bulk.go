@@ -70,6 +70,7 @@ type BulkFinish struct {
 	Rule    string // the routing rule that chose Lane
 	Outcome string // "" for none yet
 	NotOurs int
+	Group   bool // some row is attributed to a customer: queue the report for grouping into cases
 }
 
 // BulkResult is the outcome of a stored upload.
@@ -180,7 +181,10 @@ func (s *Store) insertBulkSQLite(ctx context.Context, nb *NewBulk, src IncidentS
 		return res, err
 	}
 	rep := *nb.Report
-	s.bulkFinish(nb, &rep)
+	fin := s.bulkFinish(nb, &rep)
+	if err := s.queueForCases(ctx, t, res.ID, fin.Group); err != nil {
+		return res, err
+	}
 	nr := &NewReport{Report: &rep, Channel: nb.Channel, ReceivedAt: at}
 	args := append([]any{res.ID}, s.reportArgs(res.Receipt, nr, raw.rawID, res.Accepted, s.firstIncident(first, res.Accepted), res.Accepted)...)
 	if err := t.exec(ctx, s.Q("insert-report-id"), args...); err != nil {
@@ -478,6 +482,9 @@ func (s *Store) bulkTail(ctx context.Context, t tx, nb *NewBulk, res *BulkResult
 	}
 	fin := s.bulkFinish(nb, &report.Report{})
 	if err := t.exec(ctx, s.Q("finish-bulk-report"), res.ID, res.Accepted, fin.NotOurs, fin.Lane, outcomeOrNil(fin.Outcome), fin.Rule); err != nil {
+		return err
+	}
+	if err := s.queueForCases(ctx, t, res.ID, fin.Group); err != nil {
 		return err
 	}
 	return s.bulkSession(ctx, t, nb, res, rejects)

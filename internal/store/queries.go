@@ -9,8 +9,12 @@ import (
 	"strings"
 )
 
-//go:embed queries*.sql
+//go:embed queries*.sql cases.sql staff.sql
 var queryFiles embed.FS
+
+// baseQueryFiles hold the statements of both dialects, by subject;
+// queries_<dialect>.sql overrides some by name.
+var baseQueryFiles = []string{"queries.sql", "cases.sql", "staff.sql"}
 
 // parseQueries splits a SQL file on "-- name: X" markers.
 func parseQueries(text string) map[string]string {
@@ -42,11 +46,19 @@ func parseQueries(text string) map[string]string {
 }
 
 func loadQueries(dialect string) (map[string]string, error) {
-	base, err := queryFiles.ReadFile("queries.sql")
-	if err != nil {
-		return nil, err
+	q := map[string]string{}
+	for _, name := range baseQueryFiles {
+		base, err := queryFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range parseQueries(string(base)) {
+			if _, dup := q[k]; dup {
+				return nil, fmt.Errorf("%s: query %q defined twice", name, k)
+			}
+			q[k] = v
+		}
 	}
-	q := parseQueries(string(base))
 	if over, err := queryFiles.ReadFile("queries_" + dialect + ".sql"); err == nil {
 		for k, v := range parseQueries(string(over)) {
 			if _, ok := q[k]; !ok {
