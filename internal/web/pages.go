@@ -78,13 +78,18 @@ func loadPages() (*pages, error) {
 	}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" {
+		if name == "layout" || name == "console_layout" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(template.FuncMap{
+		// The staff console's pages have their own layout.
+		layout := "layout.html"
+		if strings.HasPrefix(name, "console_") {
+			layout = "console_layout.html"
+		}
+		t, err := template.New(layout).Funcs(template.FuncMap{
 			"T":    func(string) string { return "" }, // replaced per request
 			"dict": dict,
-		}).ParseFS(assets, "templates/layout.html", f)
+		}).Funcs(consoleFuncs).ParseFS(assets, "templates/"+layout, f)
 		if err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
+	"abusedesk/internal/cases"
 	"abusedesk/internal/intake"
 	"abusedesk/internal/inventory"
 	"abusedesk/internal/report"
@@ -69,6 +70,10 @@ type Server struct {
 
 	// Inventory takes POST /api/v1/inventory; nil: the route answers 503.
 	Inventory *inventory.Keeper
+	// Policy holds the case rules' numbers (deadlines, priority thresholds).
+	Policy cases.Policy
+
+	dash dashCache
 }
 
 // New builds a server.
@@ -81,6 +86,7 @@ func New(cfg Config, in *intake.Service, log *slog.Logger) *Server {
 		cfg: cfg, intake: in, store: in.Store, log: log,
 		limiter: newLimiter(rate.Limit(cfg.RatePerSecond), cfg.RateBurst, rate.Limit(cfg.KeyRatePerSec), cfg.KeyRateBurst),
 		pages:   mustPages(),
+		Policy:  cases.DefaultPolicy(),
 	}
 }
 
@@ -119,6 +125,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /legal", s.handleLegalPage)
 	mux.HandleFunc("GET /fr/legal", s.handleLegalPage)
 	mux.HandleFunc("GET /static/style.css", s.handleCSS)
+
+	s.routeConsole(mux, limited)
 
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.Handle("GET /metrics", promhttp.Handler())

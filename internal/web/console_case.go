@@ -1,0 +1,280 @@
+package web
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"abusedesk/internal/cases"
+	"abusedesk/internal/store"
+)
+
+// timelineEntry is one line of a case's history: a report joining, or an
+// entry of the audit trail (state changes, notes, assignments, deadlines).
+type timelineEntry struct {
+	At     time.Time
+	Kind   string // report | audit
+	Actor  string
+	Action string
+	Report string
+	Items  int
+	Detail map[string]any
+	Note   string
+	Seq    int64
+	Hash   string
+}
+
+type evidenceView struct {
+	store.CaseItem
+	Why string // the prefix or host pattern that decides, per the attribution in effect
+}
+
+type casePage struct {
+	Case      caseView
+	Resource  *store.ResourceInfo
+	Allowed   []cases.Action
+	Resolve   []cases.Outcome
+	Dismiss   []cases.Outcome
+	Timeline  []timelineEntry
+	Reports   []store.CaseReport
+	Evidence  []evidenceView
+	Error     string
+	Customer  *store.Account
+	Staff     []store.User
+	ExtendMax string
+}
+
+func (s *Server) loadCasePage(r *http.Request, id string) (*casePage, *store.Case, error) {
+	ctx := r.Context()
+	c, err := s.store.CaseByPublicID(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	p := &casePage{Case: s.view(c, now), Allowed: cases.Allowed(c.Status), Resolve: cases.OutcomesFor(cases.Resolve),
+		Dismiss: cases.OutcomesFor(cases.Dismiss), ExtendMax: s.Policy.MaxExtension.String()}
+	if ri, err := s.store.ResourceInfo(ctx, c.Resource); err == nil {
+		p.Resource = ri
+	}
+	if p.Reports, err = s.store.CaseReports(ctx, c.ID, 200); err != nil {
+		return nil, nil, err
+	}
+	ev, err := s.store.CaseEvidence(ctx, c, 50)
+	if err != nil {
+		return nil, nil, err
+	}
+	attr := s.intake.Attributor()
+	for i, e := range ev {
+		v := evidenceView{CaseItem: e}
+		if attr != nil && i < 20 {
+			if a, err := netip.ParseAddr(e.SourceIP); err == nil {
+				v.Why = attr.Addr(a, e.At).Matched
+			} else if e.URL != "" {
+				if vd, ok := attr.URL(e.URL, now); ok {
+					v.Why = vd.Matched
+				}
+			}
+		}
+		p.Evidence = append(p.Evidence, v)
+	}
+	audit, err := s.store.CaseAudit(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, rep := range p.Reports {
+		p.Timeline = append(p.Timeline, timelineEntry{At: rep.AddedAt, Kind: "report", Report: rep.PublicID, Items: rep.Items, Actor: rep.Channel})
+	}
+	for _, e := range audit {
+		te := timelineEntry{At: e.At, Kind: "audit", Actor: e.Actor, Action: e.Action, Seq: e.Seq}
+		json.Unmarshal([]byte(e.Detail), &te.Detail)
+		if n, ok := te.Detail["note"].(string); ok {
+			te.Note = n
+			delete(te.Detail, "note")
+		}
+		if len(e.Hash) >= 4 {
+			te.Hash = hex.EncodeToString(e.Hash[:4])
+		}
+		p.Timeline = append(p.Timeline, te)
+	}
+	sort.SliceStable(p.Timeline, func(i, j int) bool { return p.Timeline[i].At.Before(p.Timeline[j].At) })
+	if p.Staff, err = s.store.Users(ctx); err != nil {
+		return nil, nil, err
+	}
+	return p, c, nil
+}
+
+func (s *Server) handleCasePage(w http.ResponseWriter, r *http.Request) {
+	p, _, err := s.loadCasePage(r, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		s.renderConsole(w, r, http.StatusNotFound, "console_notfound", r.PathValue("id"))
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("error") != "" {
+		p.Error = r.URL.Query().Get("error")
+	}
+	s.renderConsole(w, r, http.StatusOK, "console_case", p)
+}
+
+// handleCustomer shows the identity of the customer behind a case; every
+// view is written to the audit trail (who looked, when, at which case).
+func (s *Server) handleCustomer(w http.ResponseWriter, r *http.Request) {
+	sess := sessionOf(r)
+	p, c, err := s.loadCasePage(r, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		s.renderConsole(w, r, http.StatusNotFound, "console_notfound", r.PathValue("id"))
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	acct, err := s.customerIdentity(r, c, sess.User.Email, "console")
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.internalError(w, r, err)
+		return
+	}
+	if acct == nil {
+		acct = &store.Account{ExtID: c.Account}
+	}
+	p.Customer = acct
+	s.renderConsole(w, r, http.StatusOK, "console_case", p)
+}
+
+func (s *Server) customerIdentity(r *http.Request, c *store.Case, actor, channel string) (*store.Account, error) {
+	if err := s.store.RecordAudit(r.Context(), store.Audit{Actor: actor, Action: "customer_viewed", CaseID: c.ID, CasePub: c.PublicID,
+		Detail: map[string]any{"account": c.Account, "channel": channel}, At: s.now()}); err != nil {
+		return nil, err
+	}
+	return s.store.AccountIdentity(r.Context(), c.Account)
+}
+
+// commandFrom reads an action's form or JSON fields.
+func commandFrom(get func(string) string) (cases.Command, error) {
+	cmd := cases.Command{Action: cases.Action(get("action")), Outcome: cases.Outcome(get("outcome")), Assignee: strings.TrimSpace(get("assignee")),
+		Note: strings.TrimSpace(get("note")), Into: strings.TrimSpace(get("into"))}
+	if e := strings.TrimSpace(get("extend")); e != "" {
+		d, err := parseExtension(e)
+		if err != nil {
+			return cmd, &cases.Error{Code: "bad_extension", Message: err.Error(), Action: cmd.Action}
+		}
+		cmd.Extend = d
+	}
+	known := false
+	for _, a := range cases.Actions {
+		known = known || a == cmd.Action
+	}
+	if !known {
+		return cmd, &cases.Error{Code: "unknown_action", Message: "unknown action " + strconv.Quote(string(cmd.Action)), Action: cmd.Action}
+	}
+	if len(cmd.Note) > 20000 {
+		return cmd, &cases.Error{Code: "note_too_long", Message: "a note has at most 20,000 characters", Action: cmd.Action}
+	}
+	return cmd, nil
+}
+
+// parseExtension reads "24h", "90m", "2d" or a number of hours.
+func parseExtension(s string) (time.Duration, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		return time.Duration(n) * time.Hour, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil {
+			return 0, errors.New("extension: " + strconv.Quote(s) + " is not a duration (e.g. 24h, 2d)")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errors.New("extension: " + strconv.Quote(s) + " is not a duration (e.g. 24h, 2d)")
+	}
+	return d, nil
+}
+
+// handleCaseAction applies one action from the case page and comes back to
+// it (POST/redirect/GET), with the refusal's message if any.
+func (s *Server) handleCaseAction(w http.ResponseWriter, r *http.Request) {
+	sess := sessionOf(r)
+	id := r.PathValue("id")
+	cmd, err := commandFrom(r.PostFormValue)
+	if err == nil {
+		_, _, err = s.store.ApplyCase(r.Context(), id, sess.User.Email, cmd, s.Policy, s.now())
+	}
+	var ce *cases.Error
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.renderConsole(w, r, http.StatusNotFound, "console_notfound", id)
+		return
+	case errors.As(err, &ce):
+		http.Redirect(w, r, "/console/cases/"+id+"?error="+urlQueryEscape(ce.Message)+"#actions", http.StatusSeeOther)
+		return
+	case err != nil:
+		s.internalError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/console/cases/"+id+"#timeline", http.StatusSeeOther)
+}
+
+// bulkActions are those offered on a selection in the queue.
+var bulkActions = []cases.Action{cases.Assign, cases.Notify, cases.Escalate, cases.Resolve, cases.Dismiss, cases.Note}
+
+// handleBulk applies one action to each selected case; each case is its own
+// transaction (one refusal does not undo the others) and the result says
+// how many were done and why the others were refused.
+func (s *Server) handleBulkCases(w http.ResponseWriter, r *http.Request) {
+	sess := sessionOf(r)
+	r.ParseForm()
+	ids := r.PostForm["case"]
+	done, refused := s.applyBulk(r, sess.User.Email, ids, r.PostFormValue)
+	msg := strconv.Itoa(done) + "/" + strconv.Itoa(len(ids))
+	if len(refused) > 0 {
+		msg += " — " + strings.Join(refused, "; ")
+	}
+	back := r.PostFormValue("back")
+	if !strings.HasPrefix(back, "/console") {
+		back = "/console"
+	}
+	sep := "?"
+	if strings.Contains(back, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, back+sep+"done="+urlQueryEscape(msg), http.StatusSeeOther)
+}
+
+func (s *Server) applyBulk(r *http.Request, actor string, ids []string, get func(string) string) (int, []string) {
+	cmd, err := commandFrom(get)
+	if err != nil {
+		return 0, []string{err.Error()}
+	}
+	done := 0
+	var refused []string
+	if len(ids) > 1000 {
+		return 0, []string{"at most 1,000 cases at once"}
+	}
+	for _, id := range ids {
+		_, _, err := s.store.ApplyCase(r.Context(), id, actor, cmd, s.Policy, s.now())
+		var ce *cases.Error
+		switch {
+		case err == nil:
+			done++
+		case errors.As(err, &ce):
+			refused = append(refused, id+": "+ce.Message)
+		case errors.Is(err, store.ErrNotFound):
+			refused = append(refused, id+": no such case")
+		default:
+			s.log.Error("bulk action", "case", id, "err", err)
+			refused = append(refused, id+": internal error")
+		}
+	}
+	return done, refused
+}
