@@ -39,6 +39,9 @@ import (
 )
 
 func cmdBench(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "console" {
+		return cmdBenchConsole(ctx, args[1:])
+	}
 	if len(args) > 0 && args[0] == "csv-e2e" {
 		return cmdBenchE2EChild(ctx, args[1:])
 	}

@@ -5,7 +5,10 @@
 //	abusedesk demo    [--addr HOST:PORT]                            a server on a fresh SQLite file with a synthetic provider and sample reports
 //	abusedesk demo provider --out DIR [--records 10M]               the synthetic provider's files only (ip-ranges.json, inventory.jsonl)
 //	abusedesk key add [--db …] NAME                                 create an API key (higher rate limit)
+//	abusedesk user add [--db …] --role analyst|admin EMAIL          a staff account (console, staff API)
+//	abusedesk token add [--db …] EMAIL                              a bearer token for the staff API (/api/v1/cases…)
 //	abusedesk token add --system [--db …] NAME                      a bearer token for an inventory feed
+//	abusedesk audit verify [--db …]                                 check the audit trail's hash chain
 //	abusedesk import ranges|inventory [--db …] FILE                 the address space, the inventory
 //	abusedesk attribute [--db …] IP|URL TIME                        who held it then, as JSON
 //	abusedesk routing show [--routing FILE]                         the effective routing rules
@@ -31,7 +34,10 @@ usage:
   abusedesk demo    [--addr HOST:PORT] [--addresses 300k] [--seed N]
   abusedesk demo provider --out DIR [--addresses N | --records 10M] [--seed N] [--now TIME]
   abusedesk key add [--db FILE|postgres://URL] NAME
+  abusedesk user add [--db FILE|postgres://URL] --role analyst|admin [--name N] [--lang en|fr] [--reset] EMAIL
+  abusedesk token add [--db FILE|postgres://URL] EMAIL
   abusedesk token add --system [--scope inventory] [--db FILE|postgres://URL] NAME
+  abusedesk audit verify [--db FILE|postgres://URL]
   abusedesk import ranges|inventory [--db FILE|postgres://URL] FILE
   abusedesk attribute [--db FILE|postgres://URL] IP|URL TIME
   abusedesk routing show [--routing FILE]
@@ -65,6 +71,10 @@ func main() {
 		err = cmdToken(ctx, args)
 	case "import":
 		err = cmdImport(ctx, args)
+	case "user":
+		err = cmdUser(ctx, args)
+	case "audit":
+		err = cmdAudit(ctx, args)
 	case "attribute":
 		err = cmdAttribute(ctx, args)
 	case "bench":

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"abusedesk/internal/cases"
 	"abusedesk/internal/intake"
 	"abusedesk/internal/inventory"
 	"abusedesk/internal/report"
@@ -34,6 +35,9 @@ type serverFlags struct {
 	sendingServiceList string
 	inventoryPoll      time.Duration
 	routing            string
+	triage, response   string
+	thresholds         string
+	escalationBump     int64
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet, defAddr, defDB string) {
@@ -50,6 +54,10 @@ func (f *serverFlags) register(fs *flag.FlagSet, defAddr, defDB string) {
 	fs.Int64Var(&f.bulkBytes, "bulk-max-bytes", envInt("ABUSEDESK_BULK_MAX_BYTES", 200<<20), "largest CSV upload in bytes ($ABUSEDESK_BULK_MAX_BYTES)")
 	fs.DurationVar(&f.inventoryPoll, "inventory-poll", envDuration("ABUSEDESK_INVENTORY_POLL", 2*time.Second), "how often to apply inventory changes made by other instances or the CLI ($ABUSEDESK_INVENTORY_POLL)")
 	fs.StringVar(&f.routing, "routing", env("ABUSEDESK_ROUTING", ""), "routing rules `file` ($ABUSEDESK_ROUTING; default: the built-in rules, see abusedesk routing show)")
+	fs.StringVar(&f.triage, "triage-deadlines", env("ABUSEDESK_TRIAGE_DEADLINES", ""), "time for the desk's first action on a new case, per category, e.g. network=24h,email=48h,content=48h,dmca=24h ($ABUSEDESK_TRIAGE_DEADLINES; default those)")
+	fs.StringVar(&f.response, "response-deadlines", env("ABUSEDESK_RESPONSE_DEADLINES", ""), "time a notified customer has to answer, per category, e.g. network=24h,dmca=1d ($ABUSEDESK_RESPONSE_DEADLINES; default network 24h, email 48h, content 48h, dmca 24h)")
+	fs.StringVar(&f.thresholds, "priority-thresholds", env("ABUSEDESK_PRIORITY_THRESHOLDS", ""), "priority score cut-offs of P1,P2,P3 ($ABUSEDESK_PRIORITY_THRESHOLDS; default 70,50,30)")
+	fs.Int64Var(&f.escalationBump, "escalation-bump", envInt("ABUSEDESK_ESCALATION_BUMP", 0), "priority score added when a case is escalated ($ABUSEDESK_ESCALATION_BUMP; default 25)")
 	fs.StringVar(&f.sendingServiceList, "sending-service-hosts", env("ABUSEDESK_SENDING_SERVICE_HOSTS", strings.Join(report.DefaultSendingServiceHosts, ",")), "comma-separated host suffixes of the provider's email-sending service ($ABUSEDESK_SENDING_SERVICE_HOSTS)")
 }
 
@@ -59,6 +67,37 @@ func (f *serverFlags) webConfig() web.Config {
 		RatePerSecond: f.rate, RateBurst: int(f.burst), KeyRatePerSec: f.keyRate, KeyRateBurst: int(f.keyBurst),
 		DisableRateLimit: f.noRateLimit,
 	}
+}
+
+// policy is the case rules' numbers: the defaults, with what the flags set.
+func (f *serverFlags) policy() (cases.Policy, error) {
+	p := cases.DefaultPolicy()
+	for _, d := range []struct {
+		flag, val string
+		into      map[string]time.Duration
+	}{{"--triage-deadlines", f.triage, p.Triage}, {"--response-deadlines", f.response, p.Response}} {
+		if d.val == "" {
+			continue
+		}
+		m, err := cases.ParseDurations(d.val)
+		if err != nil {
+			return p, fmt.Errorf("%s: %w", d.flag, err)
+		}
+		for k, v := range m {
+			d.into[k] = v
+		}
+	}
+	if f.thresholds != "" {
+		t, err := cases.ParseThresholds(f.thresholds)
+		if err != nil {
+			return p, fmt.Errorf("--priority-thresholds: %w", err)
+		}
+		p.Thresholds = t
+	}
+	if f.escalationBump > 0 {
+		p.EscalationBump = int(f.escalationBump)
+	}
+	return p, nil
 }
 
 func (f *serverFlags) validator() *report.Validator {
@@ -111,6 +150,10 @@ func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags,
 	if err != nil {
 		return err
 	}
+	policy, err := f.policy()
+	if err != nil {
+		return err
+	}
 	in := intake.New(st, f.validator(), intake.BulkLimits{MaxRows: int(f.bulkRows), MaxBytes: f.bulkBytes})
 	in.Routing = rules
 	// Attribution comes from the stored history; changes (POST
@@ -131,6 +174,13 @@ func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags,
 	go inv.Follow(ctx, f.inventoryPoll)
 	w := web.New(f.webConfig(), in, log)
 	w.Inventory = inv
+	w.Policy = policy
+	bg, err := startBackground(ctx, st, policy, in.Now, log)
+	if err != nil {
+		in.Close()
+		return err
+	}
+	defer bg.stop()
 	srv := &http.Server{
 		Handler:           w.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -195,7 +245,7 @@ func cmdKey(ctx context.Context, args []string) error {
 }
 
 func cmdToken(ctx context.Context, args []string) error {
-	usage := fmt.Errorf("usage: abusedesk token add --system [--scope inventory] [--db DB] NAME")
+	usage := fmt.Errorf("usage: abusedesk token add [--db DB] EMAIL  (staff API)\n       abusedesk token add --system [--scope inventory] [--db DB] NAME")
 	if len(args) == 0 || args[0] != "add" {
 		return usage
 	}
@@ -203,9 +253,13 @@ func cmdToken(ctx context.Context, args []string) error {
 	db := fs.String("db", env("ABUSEDESK_DB", "abusedesk.db"), "SQLite `file` or postgres:// URL ($ABUSEDESK_DB)")
 	system := fs.Bool("system", false, "a token for a system (an inventory feed), not a person")
 	scope := fs.String("scope", store.ScopeInventory, "what the token may do: inventory (POST /api/v1/inventory)")
+	name := fs.String("name", "", "a label for a staff token (default: the user's email)")
 	fs.Parse(args[1:])
-	if fs.NArg() != 1 || !*system {
+	if fs.NArg() != 1 {
 		return usage
+	}
+	if !*system {
+		return cmdStaffToken(ctx, *db, fs.Arg(0), *name)
 	}
 	if *scope != store.ScopeInventory {
 		return fmt.Errorf("--scope %q: the only system scope is %q", *scope, store.ScopeInventory)
