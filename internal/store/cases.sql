@@ -7,6 +7,9 @@ INSERT INTO case_queue (report_id) VALUES ($1);
 -- name: case-queue-head
 SELECT report_id FROM case_queue ORDER BY report_id LIMIT $1;
 
+-- name: case-queued
+SELECT report_id FROM case_queue WHERE report_id = $1;
+
 -- name: case-queue-done
 DELETE FROM case_queue WHERE report_id = $1;
 

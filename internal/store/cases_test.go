@@ -251,3 +251,26 @@ func TestCaseWorkflowAndAudit(t *testing.T) {
 		}
 	})
 }
+
+// The group-commit writer (the JSON API's path) queues reports for grouping
+// like the single-report path.
+func TestGroupCommitFeedsCases(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := s.NewWriter()
+		defer w.Close()
+		now := time.Now()
+		for i := 0; i < 5; i++ {
+			r := attributed(t, "network", "intrusion", "a@example.org", [3]string{"203.0.113.7", "acct-1", "i-1"})
+			if _, err := w.Submit(ctx, &store.NewReport{Report: r, Channel: "api", Raw: []byte("{}"), ContentType: "application/json", ReceivedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := s.GroupPending(ctx, cases.DefaultPolicy(), time.Now); err != nil || n != 5 {
+			t.Fatalf("grouped %d, %v", n, err)
+		}
+		if cs := list(t, s, store.CaseFilter{}, now); len(cs) != 1 || cs[0].Reports != 5 {
+			t.Fatalf("cases %+v", cs)
+		}
+	})
+}

@@ -202,6 +202,14 @@ func (s *Store) groupChunk(ctx context.Context, g *groupingReport, keys []caseKe
 	if err := s.lockCases(ctx, t); err != nil {
 		return err
 	}
+	// Another grouper (another instance, or a caller of GroupPending) may
+	// have finished this report since it was read from the queue.
+	var queued int64
+	if err := t.QueryRowContext(ctx, s.Q("case-queued"), g.id).Scan(&queued); isNoRows(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
 	for _, k := range keys {
 		if err := s.joinCase(ctx, t, g, k, g.hits[k], p, now); err != nil {
 			return err
