@@ -50,7 +50,8 @@ type Page struct {
 
 const caseColumns = `c.id, c.public_id, c.account, c.resource, c.category, c.subtypes, c.lane, c.status, c.outcome, c.priority,
     c.escalated, c.assignee, c.due_at, c.report_count, c.reporter_count, c.item_count, c.last_incident_at,
-    c.created_at, c.updated_at, c.first_action_at, c.closed_at, m.public_id`
+    c.created_at, c.updated_at, c.first_action_at, c.closed_at,
+    (SELECT m.public_id FROM cases m WHERE m.id = c.merged_into)`
 
 // ListCases reads one page of cases. Every order walks an index
 // (00006_cases.sql) and pages by keyset, so a page costs the same at the
@@ -74,6 +75,9 @@ func (s *Store) ListCases(ctx context.Context, f CaseFilter, p cases.Policy, now
 			return nil, fmt.Errorf("unknown status %q", f.Status)
 		}
 		where = append(where, "c.status = "+arg(f.Status))
+		if cases.Status(f.Status).Open() {
+			where = append(where, "c.is_open") // the open-queue indexes are partial
+		}
 	}
 	if f.Lane != "" {
 		where = append(where, "c.lane = "+arg(f.Lane))
@@ -83,7 +87,11 @@ func (s *Store) ListCases(ctx context.Context, f CaseFilter, p cases.Policy, now
 	}
 	if f.Level > 0 {
 		lo, hi := levelRange(p, f.Level)
-		where = append(where, "c.priority >= "+arg(lo), "c.priority < "+arg(hi))
+		// Unary plus keeps SQLite from choosing the priority index for a
+		// level: it then sorted every case of the level by deadline (15 ms
+		// at 100,000 open cases) instead of walking the deadline order and
+		// skipping the others. PostgreSQL reads it as the same number.
+		where = append(where, "+c.priority >= "+arg(lo), "+c.priority < "+arg(hi))
 	}
 	if f.Overdue {
 		where = append(where, "c.due_at < "+arg(now.UnixMilli()))
@@ -145,7 +153,10 @@ func (s *Store) ListCases(ctx context.Context, f CaseFilter, p cases.Policy, now
 	default:
 		return nil, fmt.Errorf("unknown sort %q", f.Sort)
 	}
-	q := "SELECT " + caseColumns + " FROM cases c LEFT JOIN cases m ON m.id = c.merged_into"
+	// The merged-into id is a subquery, not a join: with a LEFT JOIN in
+	// FROM, SQLite 3.54 walked the whole table by id instead of the status
+	// index (10 ms → 0.2 ms for a page of resolved cases).
+	q := "SELECT " + caseColumns + " FROM cases c"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

@@ -61,8 +61,9 @@ UPDATE reports SET status = 'in_review' WHERE id = $1 AND status = 'received';
 -- name: case-by-id
 SELECT c.id, c.public_id, c.account, c.resource, c.category, c.subtypes, c.lane, c.status, c.outcome, c.priority,
     c.escalated, c.assignee, c.due_at, c.report_count, c.reporter_count, c.item_count, c.last_incident_at,
-    c.created_at, c.updated_at, c.first_action_at, c.closed_at, m.public_id
-FROM cases c LEFT JOIN cases m ON m.id = c.merged_into WHERE c.id = $1;
+    c.created_at, c.updated_at, c.first_action_at, c.closed_at,
+    (SELECT m.public_id FROM cases m WHERE m.id = c.merged_into)
+FROM cases c WHERE c.id = $1;
 
 -- name: case-id-by-public-id
 SELECT id FROM cases WHERE public_id = $1;

@@ -34,6 +34,7 @@ CREATE UNIQUE INDEX cases_open_key ON cases (account, resource, category) WHERE 
 CREATE INDEX cases_queue ON cases (due_at, id) WHERE is_open;
 CREATE INDEX cases_queue_lane ON cases (lane, due_at, id) WHERE is_open;
 CREATE INDEX cases_queue_priority ON cases (priority DESC, id) WHERE is_open;
+CREATE INDEX cases_queue_status ON cases (status, due_at, id) WHERE is_open;
 -- Closed and other status views, newest first; the dashboard's time axis.
 CREATE INDEX cases_status ON cases (status, id);
 CREATE INDEX cases_created ON cases (created_at);
