@@ -89,6 +89,12 @@ func cmdDemo(ctx context.Context, args []string) error {
 			log.Error("demo data", "err", err)
 			return
 		}
+		policy, _ := f.policy() // checked by run
+		staff, err := seedDemoCases(ctx, st, in, p, policy)
+		if err != nil {
+			log.Error("demo cases", "err", err)
+			return
+		}
 		before, after, ok := p.Reassignment()
 		var who strings.Builder
 		if ok {
@@ -103,6 +109,11 @@ abusedesk demo — database %s
   synthetic provider (seed %d): %d prefixes, %d accounts, %d resources,
     %d assignments (%d of wider prefixes), %d host names; imported in %s
     (the files: abusedesk demo provider --out DIR --seed %d --addresses %d)
+
+  staff console      %s/console   log in as %s (or %s, in French), password %s
+  cases to look at:
+%s
+  staff API          curl -s -H 'Authorization: Bearer %s' '%s/api/v1/cases?ip=%s'
 
   report form        %s/report        (French: %s/fr/report)
   API description    %s/api/openapi.yaml
@@ -119,6 +130,7 @@ abusedesk demo — database %s
 
 Stop with Ctrl-C.
 `, f.db, *seed, s.Prefixes, s.Accounts, s.Resources, s.Assignments, s.Wider, s.Hostnames, took.Round(time.Millisecond), *seed, n,
+			base, demoAnalyst, demoAdmin, demoPassword, strings.Join(staff.cases, "\n"), staff.token, base, staff.ip,
 			base, base, base, base, base, strings.Join(d.links, "\n"), who.String(),
 			base, d.try.Addr, d.try.Time.Format(time.RFC3339), d.try.Addr)
 	})
