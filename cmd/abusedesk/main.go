@@ -13,6 +13,7 @@
 //	abusedesk attribute [--db …] IP|URL TIME                        who held it then, as JSON
 //	abusedesk routing show [--routing FILE]                         the effective routing rules
 //	abusedesk bench csv [--rows N] [--db …]                          CSV bulk intake figures
+//	abusedesk bench console [--db FILE]                             queue and search latency at 1M cases, 5M reports
 package main
 
 import (
@@ -42,6 +43,7 @@ usage:
   abusedesk attribute [--db FILE|postgres://URL] IP|URL TIME
   abusedesk routing show [--routing FILE]
   abusedesk bench csv [--rows N] [--db FILE|postgres://URL]
+  abusedesk bench console [--db FILE] [--cases 1M] [--reports 5M]
 
 Every flag has an environment variable (ABUSEDESK_ADDR, ABUSEDESK_DB, …);
 see README.md.

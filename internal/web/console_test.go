@@ -154,6 +154,22 @@ func TestConsoleLoginQueueCase(t *testing.T) {
 		}
 		csrf := csrfField.FindStringSubmatch(body)[1]
 
+		// Bulk: assign both to the analyst; the queue says how many.
+		resp, _ = postForm(t, c, srv.URL+"/console/cases/bulk", url.Values{"csrf": {csrf}, "case": {ids[0][1], ids[1][1]},
+			"action": {"assign"}, "assignee": {staffEmail}, "back": {"/console?lane=general"}})
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/console?lane=general&done=2%2F2") {
+			t.Fatalf("bulk assign: %d %q", resp.StatusCode, loc)
+		}
+		for _, id := range ids {
+			if c, _ := st.CaseByPublicID(context.Background(), id[1]); c.Assignee != staffEmail {
+				t.Errorf("%s assigned to %q after the bulk action", id[1], c.Assignee)
+			}
+		}
+		resp, _ = postForm(t, c, srv.URL+"/console/cases/bulk", url.Values{"csrf": {csrf}, "case": {ids[0][1]}, "action": {"reopen"}, "back": {"https://evil.example/"}})
+		if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/console?done=0%2F1") {
+			t.Errorf("refused bulk action, foreign back link: %q", loc)
+		}
+
 		// Search by IP finds the one case of that address.
 		_, body = get(t, c, srv.URL+"/console?q=203.0.113.9")
 		found := caseLink.FindAllStringSubmatch(body, -1)
