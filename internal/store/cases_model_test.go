@@ -38,9 +38,9 @@ func TestCasesModel(t *testing.T) {
 		p := cases.DefaultPolicy()
 		now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 		type key struct{ acct, res, cat string }
-		open := map[key]string{}         // key → open case id (after grouping)
-		reports := map[string]int{}      // case id → reports linked
-		var pending [][]key              // reports stored, not yet grouped
+		open := map[key]string{}    // key → open case id (after grouping)
+		reports := map[string]int{} // case id → reports linked
+		var pending [][]key         // reports stored, not yet grouped
 		audits := 0
 
 		group := func() {
