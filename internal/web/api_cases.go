@@ -205,7 +205,7 @@ func (s *Server) apiCaseAction(w http.ResponseWriter, r *http.Request, u *store.
 	cmd, err := commandFrom(a.get)
 	var c *store.Case
 	if err == nil {
-		c, _, err = s.store.ApplyCase(r.Context(), r.PathValue("id"), u.Email, cmd, s.Policy, s.now())
+		c, _, err = s.applyCase(r, r.PathValue("id"), u.Email, cmd, s.Policy, s.now())
 	}
 	var ce *cases.Error
 	switch {
@@ -229,7 +229,7 @@ func (s *Server) apiBulkAction(w http.ResponseWriter, r *http.Request, u *store.
 		writeError(w, http.StatusUnprocessableEntity, "cases", "required", "list the case ids to act on")
 		return
 	}
-	done, refused := s.applyBulk(r, u.Email, a.Cases, a.get)
+	done, refused := s.applyBulk(r, u.Email, a.Cases, a.get, func(ce *cases.Error) string { return ce.Code + ": " + ce.Message })
 	writeJSON(w, http.StatusOK, map[string]any{"done": done, "refused": append([]string{}, refused...)})
 }
 

@@ -119,8 +119,13 @@ func (s *Server) handleCasePage(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	if r.URL.Query().Get("error") != "" {
-		p.Error = r.URL.Query().Get("error")
+	if code := r.URL.Query().Get("error"); code != "" {
+		// The refusal's reason, translated; the code alone if unknown (it
+		// comes from the URL: never rendered as anything but text).
+		p.Error = s.pages.T(consoleLang(r), "case.error."+code)
+		if p.Error == "case.error."+code {
+			p.Error = code
+		}
 	}
 	s.renderConsole(w, r, http.StatusOK, "console_case", p)
 }
@@ -182,6 +187,21 @@ func commandFrom(get func(string) string) (cases.Command, error) {
 	return cmd, nil
 }
 
+// applyCase applies cmd as actor; an assignee must be a member of staff.
+func (s *Server) applyCase(r *http.Request, id, actor string, cmd cases.Command, p cases.Policy, now time.Time) (*store.Case, cases.Change, error) {
+	if cmd.Action == cases.Assign && cmd.Assignee != "" {
+		u, err := s.store.UserByEmail(r.Context(), cmd.Assignee)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+			return nil, cases.Change{}, &cases.Error{Code: "assignee_unknown", Message: "no member of staff has the email " + strconv.Quote(cmd.Assignee), Action: cmd.Action}
+		}
+		if err != nil {
+			return nil, cases.Change{}, err
+		}
+		cmd.Assignee = u.Email
+	}
+	return s.store.ApplyCase(r.Context(), id, actor, cmd, p, now)
+}
+
 // parseExtension reads "24h", "90m", "2d" or a number of hours.
 func parseExtension(s string) (time.Duration, error) {
 	if n, err := strconv.Atoi(s); err == nil {
@@ -208,7 +228,7 @@ func (s *Server) handleCaseAction(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	cmd, err := commandFrom(r.PostFormValue)
 	if err == nil {
-		_, _, err = s.store.ApplyCase(r.Context(), id, sess.User.Email, cmd, s.Policy, s.now())
+		_, _, err = s.applyCase(r, id, sess.User.Email, cmd, s.Policy, s.now())
 	}
 	var ce *cases.Error
 	switch {
@@ -216,7 +236,7 @@ func (s *Server) handleCaseAction(w http.ResponseWriter, r *http.Request) {
 		s.renderConsole(w, r, http.StatusNotFound, "console_notfound", id)
 		return
 	case errors.As(err, &ce):
-		http.Redirect(w, r, "/console/cases/"+id+"?error="+urlQueryEscape(ce.Message)+"#actions", http.StatusSeeOther)
+		http.Redirect(w, r, "/console/cases/"+id+"?error="+urlQueryEscape(ce.Code)+"#actions", http.StatusSeeOther)
 		return
 	case err != nil:
 		s.internalError(w, r, err)
@@ -235,7 +255,13 @@ func (s *Server) handleBulkCases(w http.ResponseWriter, r *http.Request) {
 	sess := sessionOf(r)
 	r.ParseForm()
 	ids := r.PostForm["case"]
-	done, refused := s.applyBulk(r, sess.User.Email, ids, r.PostFormValue)
+	lang := consoleLang(r)
+	done, refused := s.applyBulk(r, sess.User.Email, ids, r.PostFormValue, func(ce *cases.Error) string {
+		if t := s.pages.T(lang, "case.error."+ce.Code); t != "case.error."+ce.Code {
+			return t
+		}
+		return ce.Message
+	})
 	msg := strconv.Itoa(done) + "/" + strconv.Itoa(len(ids))
 	if len(refused) > 0 {
 		msg += " — " + strings.Join(refused, "; ")
@@ -251,7 +277,8 @@ func (s *Server) handleBulkCases(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, back+sep+"done="+urlQueryEscape(msg), http.StatusSeeOther)
 }
 
-func (s *Server) applyBulk(r *http.Request, actor string, ids []string, get func(string) string) (int, []string) {
+// applyBulk applies one command to each case; reason words a refusal.
+func (s *Server) applyBulk(r *http.Request, actor string, ids []string, get func(string) string, reason func(*cases.Error) string) (int, []string) {
 	cmd, err := commandFrom(get)
 	if err != nil {
 		return 0, []string{err.Error()}
@@ -262,13 +289,13 @@ func (s *Server) applyBulk(r *http.Request, actor string, ids []string, get func
 		return 0, []string{"at most 1,000 cases at once"}
 	}
 	for _, id := range ids {
-		_, _, err := s.store.ApplyCase(r.Context(), id, actor, cmd, s.Policy, s.now())
+		_, _, err := s.applyCase(r, id, actor, cmd, s.Policy, s.now())
 		var ce *cases.Error
 		switch {
 		case err == nil:
 			done++
 		case errors.As(err, &ce):
-			refused = append(refused, id+": "+ce.Message)
+			refused = append(refused, id+": "+reason(ce))
 		case errors.Is(err, store.ErrNotFound):
 			refused = append(refused, id+": no such case")
 		default:

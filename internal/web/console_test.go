@@ -218,6 +218,10 @@ func TestConsoleLoginQueueCase(t *testing.T) {
 		if !strings.Contains(loc, "error=") {
 			t.Fatalf("notify on a resolved case: %q", loc)
 		}
+		_, frBody := get(t, c, srv.URL+strings.Replace(loc, "?", "?lang=fr&", 1))
+		if !strings.Contains(frBody, "pas possible dans l&#39;état actuel") {
+			t.Error("the refusal is not explained in French")
+		}
 		_, body = get(t, c, srv.URL+loc)
 		if !strings.Contains(body, `id="action-error"`) || strings.Contains(body, hostileNote) || !strings.Contains(body, "&lt;script&gt;alert(") {
 			t.Error("case page after a refused action: no error shown, or the note unescaped")
@@ -314,6 +318,10 @@ func TestStaffAPI(t *testing.T) {
 		if code, m := apiDo(t, "POST", srv.URL+"/api/v1/cases/"+id+"/actions", tok, `{"action":"reopen"}`); code != 409 ||
 			m["errors"].([]any)[0].(map[string]any)["code"] != "illegal_transition" {
 			t.Errorf("reopen an open case: %d %v", code, m)
+		}
+		if code, m := apiDo(t, "POST", srv.URL+"/api/v1/cases/"+id+"/actions", tok, `{"action":"assign","assignee":"stranger@example.net"}`); code != 422 ||
+			m["errors"].([]any)[0].(map[string]any)["code"] != "assignee_unknown" {
+			t.Errorf("assign to a stranger: %d %v", code, m)
 		}
 		if code, _ := apiDo(t, "POST", srv.URL+"/api/v1/cases/"+id+"/actions", tok, `{"action":"explode"}`); code != 422 {
 			t.Errorf("unknown action: %d", code)
