@@ -63,9 +63,14 @@ func pathOperations(t *testing.T, spec string) map[string][]string {
 // TestRoutesDocumented: every API route the server registers is a path of
 // the description, with its method.
 func TestRoutesDocumented(t *testing.T) {
-	src, err := os.ReadFile("../internal/web/server.go")
-	if err != nil {
-		t.Fatal(err)
+	// Routes are registered in server.go and console_routes.go.
+	var src []byte
+	for _, f := range []string{"../internal/web/server.go", "../internal/web/console_routes.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
 	}
 	spec := readSpec(t)
 	ops := pathOperations(t, spec)
