@@ -82,6 +82,12 @@ func (b *background) startJobs(ctx context.Context, st *store.Store, p cases.Pol
 		return err
 	})
 	r.Periodic("escalate_due", envDuration("ABUSEDESK_ESCALATION_EVERY", time.Minute))
+	// An attack that stopped an hour ago no longer outranks the rest.
+	r.Handle("refresh_priorities", func(ctx context.Context, _ json.RawMessage) error {
+		_, err := st.RefreshPriorities(ctx, p, now())
+		return err
+	})
+	r.Periodic("refresh_priorities", 5*time.Minute)
 	r.Handle("expire_sessions", func(ctx context.Context, _ json.RawMessage) error {
 		_, err := st.DeleteExpiredSessions(ctx, now())
 		return err

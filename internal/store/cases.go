@@ -496,6 +496,56 @@ func (s *Store) EscalateDue(ctx context.Context, p cases.Policy, now time.Time) 
 	}
 }
 
+// RefreshPriorities recomputes the priority of open DDoS cases, whose
+// score falls once the attack is no longer ongoing (no incident for an
+// hour); other scores change only with the case. Returns how many changed.
+func (s *Store) RefreshPriorities(ctx context.Context, p cases.Policy, now time.Time) (int, error) {
+	var after int64
+	changed := 0
+	for {
+		rows, err := s.R.QueryContext(ctx, s.Q("open-ddos-cases"), after, 500)
+		if err != nil {
+			return changed, err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return changed, err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if len(ids) == 0 {
+			return changed, rows.Err()
+		}
+		after = ids[len(ids)-1]
+		for _, id := range ids {
+			t, err := s.W.BeginTx(ctx, nil)
+			if err != nil {
+				return changed, err
+			}
+			c, err := s.caseIn(ctx, t, id)
+			if err != nil {
+				t.Rollback()
+				return changed, err
+			}
+			if score := p.Score(c.domain(), now); score != c.Priority && c.Status.Open() {
+				c.Priority = score
+				if err := s.writeCase(ctx, t, c, nil); err != nil {
+					t.Rollback()
+					return changed, err
+				}
+				changed++
+			}
+			if err := t.Commit(); err != nil {
+				return changed, err
+			}
+		}
+	}
+}
+
 // Account is a customer as the inventory names it: its identity, shown
 // to staff only on request (and audited).
 type Account struct {

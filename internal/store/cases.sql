@@ -157,3 +157,11 @@ SELECT at / 86400000, count(*) FROM audit_log WHERE action = 'escalate' AND at >
 
 -- name: dash-overdue
 SELECT count(*) FROM cases WHERE is_open AND due_at < $1;
+
+-- name: reports-by-reporter
+SELECT id, public_id, token_hash, type, subtype, channel, status, outcome, lane, language,
+    item_count, not_ours, created_at
+FROM reports WHERE reporter_email IN ($1, $2) ORDER BY id DESC LIMIT $3;
+
+-- name: open-ddos-cases
+SELECT id FROM cases WHERE is_open AND subtypes LIKE '%ddos%' AND id > $1 ORDER BY id LIMIT $2;

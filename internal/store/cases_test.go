@@ -274,3 +274,30 @@ func TestGroupCommitFeedsCases(t *testing.T) {
 		}
 	})
 }
+
+// An ongoing DDoS outranks the rest only while it lasts.
+func TestRefreshPriorities(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p := cases.DefaultPolicy()
+		now := time.Now().UTC()
+		r := attributed(t, "network", "ddos", "a@example.org", [3]string{"203.0.113.7", "acct-1", "i-1"})
+		r.Incidents[0].At = now.Add(-10 * time.Minute)
+		submit(t, s, r, now)
+		if _, err := s.GroupPending(ctx, p, func() time.Time { return now }); err != nil {
+			t.Fatal(err)
+		}
+		before := list(t, s, store.CaseFilter{}, now)[0].Priority
+		if n, err := s.RefreshPriorities(ctx, p, now); err != nil || n != 0 {
+			t.Fatalf("refresh during the attack changed %d (%v)", n, err)
+		}
+		later := now.Add(3 * time.Hour)
+		if n, err := s.RefreshPriorities(ctx, p, later); err != nil || n != 1 {
+			t.Fatalf("refresh after the attack changed %d (%v)", n, err)
+		}
+		after := list(t, s, store.CaseFilter{}, later)[0].Priority
+		if after >= before || p.Level(before) != 1 {
+			t.Errorf("priority %d (P%d) during the attack, %d after", before, p.Level(before), after)
+		}
+	})
+}

@@ -327,6 +327,30 @@ type ReportStatus struct {
 // ErrNotFound is returned for unknown ids.
 var ErrNotFound = errors.New("not found")
 
+// ReportsByReporter lists a reporter's reports, the newest first (the
+// email as given and in lower case).
+func (s *Store) ReportsByReporter(ctx context.Context, email string, limit int) ([]ReportStatus, error) {
+	rows, err := s.R.QueryContext(ctx, s.Q("reports-by-reporter"), email, strings.ToLower(email), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ReportStatus
+	for rows.Next() {
+		var st ReportStatus
+		var outcome *string
+		if err := rows.Scan(&st.ID, &st.PublicID, &st.TokenHash, &st.Type, &st.Subtype, &st.Channel, &st.Status, &outcome,
+			&st.Lane, &st.Language, &st.Items, &st.NotOurs, &st.CreatedAt); err != nil {
+			return nil, err
+		}
+		if outcome != nil {
+			st.Outcome = *outcome
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
 // ReportByPublicID reads a report's status row.
 func (s *Store) ReportByPublicID(ctx context.Context, id string) (*ReportStatus, error) {
 	var st ReportStatus

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -38,6 +39,14 @@ type queuePage struct {
 	Error    string
 	Done     string // result of a bulk action
 	Search   bool
+	Reports  []reportRow // a search by report id or reporter: the reports themselves, cases or not
+}
+
+// reportRow is a report in a search result, with the cases it feeds (none
+// when no item is a customer's: such a report has its outcome already).
+type reportRow struct {
+	store.ReportStatus
+	Cases []string
 }
 
 // handleQueue is the console's home: the queue of open cases (the oldest
@@ -76,5 +85,37 @@ func (s *Server) handleQueue(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if err == nil && p.Search {
+		if err := s.searchReports(r, f, &p); err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+	}
 	s.renderConsole(w, r, code, "console_queue", p)
+}
+
+func (s *Server) searchReports(r *http.Request, f store.CaseFilter, p *queuePage) error {
+	var list []store.ReportStatus
+	switch {
+	case f.Report != "":
+		st, err := s.store.ReportByPublicID(r.Context(), f.Report)
+		if err == nil {
+			list = append(list, *st)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	case f.Reporter != "":
+		var err error
+		if list, err = s.store.ReportsByReporter(r.Context(), f.Reporter, 50); err != nil {
+			return err
+		}
+	}
+	for _, st := range list {
+		ids, err := s.store.ReportCases(r.Context(), st.ID)
+		if err != nil {
+			return err
+		}
+		p.Reports = append(p.Reports, reportRow{ReportStatus: st, Cases: ids})
+	}
+	return nil
 }

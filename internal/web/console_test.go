@@ -354,3 +354,37 @@ func mustFilter(t *testing.T, q string) store.CaseFilter {
 	}
 	return f
 }
+
+// A report with nothing of a customer's makes no case but stays findable:
+// by its id, and among its reporter's reports.
+func TestConsoleSearchReports(t *testing.T) {
+	st := storetest.OpenSQLite(t)
+	srv, _ := consoleServer(t, st)
+	r := &report.Report{Type: "network", Subtype: "port_scan", Reporter: report.Reporter{Name: "Rita", Email: "rita@example.org"},
+		Incidents: []report.Incident{{SourceIP: "192.0.2.1", Target: "198.51.100.1", Timestamp: time.Now().Add(-time.Hour).Format(time.RFC3339), Log: "scan"}}}
+	if es := (&report.Validator{}).Validate(r); len(es) > 0 {
+		t.Fatal(es)
+	}
+	r.Incidents[0].Verdict = "not_ours"
+	r.NotOurs, r.Outcome = 1, report.OutcomeNotResolvable
+	rc, err := st.InsertReport(context.Background(), &store.NewReport{Report: r, Channel: "api", Raw: []byte("{}"), ContentType: "application/json", ReceivedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := staffClient(t)
+	login(t, srv, c)
+	_, body := get(t, c, srv.URL+"/console?q="+rc.PublicID)
+	if !strings.Contains(body, `id="reports-found"`) || !strings.Contains(body, rc.PublicID) || !strings.Contains(body, "NOT_RESOLVABLE_TO_PROVIDER") {
+		t.Error("a search by the id of a not-ours report does not show it")
+	}
+	if len(caseLink.FindAllString(body, -1)) != 0 {
+		t.Error("the not-ours report shows a case")
+	}
+	_, body = get(t, c, srv.URL+"/console?q=RITA@example.org")
+	if n := strings.Count(body, "<code>R-"); n != 3 {
+		t.Errorf("the reporter's search lists %d reports, want 3", n)
+	}
+	if n := len(caseLink.FindAllString(body, -1)); n < 2 {
+		t.Errorf("the reporter's search lists %d case links, want her 2 cases", n)
+	}
+}

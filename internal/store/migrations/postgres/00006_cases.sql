@@ -111,10 +111,13 @@ CREATE TABLE sessions (
     last_seen_at BIGINT NOT NULL
 );
 CREATE INDEX sessions_user ON sessions (user_id);
+-- The console lists a reporter's reports (SQLite has had this index since 00001).
+CREATE INDEX reports_reporter_email ON reports (reporter_email);
 -- Staff bearer tokens are tokens of scope 'staff' that name their user.
 ALTER TABLE tokens ADD COLUMN user_id BIGINT REFERENCES users (id);
 
 -- +goose Down
+DROP INDEX reports_reporter_email;
 ALTER TABLE tokens DROP COLUMN user_id;
 DROP TABLE sessions;
 DROP TABLE users;
