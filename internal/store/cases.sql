@@ -138,9 +138,17 @@ SELECT c.public_id FROM case_reports cr JOIN cases c ON c.id = cr.case_id WHERE 
 
 -- Dashboard. Days are Unix days (milliseconds / 86400000).
 
+-- Reports of the period: ids grow with time, so the scan starts at the
+-- first id of the period ($2, found by dash-report-id-at) on the primary key.
 -- name: dash-reports-per-day
 SELECT type, CAST(floor(extract(epoch FROM created_at) / 86400) AS BIGINT), count(*)
-FROM reports WHERE created_at >= $1 GROUP BY 1, 2;
+FROM reports WHERE id >= $2 AND created_at >= $1 GROUP BY 1, 2;
+
+-- name: dash-report-bounds
+SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM reports;
+
+-- name: dash-report-at
+SELECT id, created_at FROM reports WHERE id >= $1 ORDER BY id LIMIT 1;
 
 -- name: dash-cases-per-day
 SELECT category, created_at / 86400000, count(*) FROM cases WHERE created_at >= $1 GROUP BY 1, 2;

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -300,4 +301,45 @@ func TestRefreshPriorities(t *testing.T) {
 			t.Errorf("priority %d (P%d) during the attack, %d after", before, p.Level(before), after)
 		}
 	})
+}
+
+func TestDashboard(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p := cases.DefaultPolicy()
+		now := time.Now().UTC()
+		for _, r := range []struct {
+			ago int
+			n   int
+		}{{10, 3}, {3, 2}, {0, 4}} {
+			for i := 0; i < r.n; i++ {
+				submit(t, s, attributed(t, "network", "intrusion", "a@example.org", [3]string{"203.0.113.7", "acct-1", fmt.Sprintf("i-%d", i)}), now.AddDate(0, 0, -r.ago))
+			}
+		}
+		if _, err := s.GroupPending(ctx, p, func() time.Time { return now }); err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.Dashboard(ctx, 7, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := d.ReportsPerType["network"]
+		if len(d.Days) != 7 || len(got) != 7 || got[6] != 4 || got[3] != 2 || sum(got) != 6 {
+			t.Errorf("reports per day %v over %d days, want 2 three days ago and 4 today", got, len(d.Days))
+		}
+		if c := d.CasesPerType["network"]; sum(c) != 4 {
+			t.Errorf("cases opened per day %v, want 4 (one per resource, today)", c)
+		}
+		if d.OpenByLane["general"]["new"] != 4 {
+			t.Errorf("open by lane %v", d.OpenByLane)
+		}
+	})
+}
+
+func sum(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
 }

@@ -26,4 +26,4 @@ WHERE cr.case_id = $1 AND i.account = $2 AND i.resource = $3 ORDER BY i.occurred
 
 -- name: dash-reports-per-day
 SELECT type, CAST(unixepoch(substr(created_at, 1, 19)) / 86400 AS INTEGER), count(*)
-FROM reports WHERE created_at >= $1 GROUP BY 1, 2;
+FROM reports WHERE id >= $2 AND created_at >= $1 GROUP BY 1, 2;
