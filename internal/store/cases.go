@@ -386,7 +386,10 @@ func (s *Store) ApplyCase(ctx context.Context, publicID, actor string, cmd cases
 }
 
 func changeDetail(ch cases.Change) map[string]any {
-	d := map[string]any{"from": ch.From, "to": ch.To}
+	d := map[string]any{}
+	if ch.From != ch.To {
+		d["status"] = map[string]any{"from": ch.From, "to": ch.To}
+	}
 	for k, v := range ch.Detail {
 		d[k] = v
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"sort"
@@ -25,6 +26,7 @@ type timelineEntry struct {
 	Report string
 	Items  int
 	Detail map[string]any
+	Lines  []string // Detail as "key: from → to" for the page
 	Note   string
 	Seq    int64
 	Hash   string
@@ -97,6 +99,7 @@ func (s *Server) loadCasePage(r *http.Request, id string) (*casePage, *store.Cas
 			te.Note = n
 			delete(te.Detail, "note")
 		}
+		te.Lines = detailLines(te.Detail)
 		if len(e.Hash) >= 4 {
 			te.Hash = hex.EncodeToString(e.Hash[:4])
 		}
@@ -161,6 +164,43 @@ func (s *Server) customerIdentity(r *http.Request, c *store.Case, actor, channel
 		return nil, err
 	}
 	return s.store.AccountIdentity(r.Context(), c.Account)
+}
+
+// detailLines words an audit entry's detail: "deadline: 2026-11-25 10:00
+// UTC → 2026-11-26 10:00 UTC", in key order.
+func detailLines(d map[string]any) []string {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	show := func(v any) string {
+		switch x := v.(type) {
+		case nil:
+			return "—"
+		case string:
+			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+				return t.UTC().Format("2006-01-02 15:04 UTC")
+			}
+			if x == "" {
+				return "—"
+			}
+			return x
+		default:
+			return fmt.Sprint(x)
+		}
+	}
+	var out []string
+	for _, k := range keys {
+		if m, ok := d[k].(map[string]any); ok {
+			if from, ok := m["from"]; ok {
+				out = append(out, k+": "+show(from)+" → "+show(m["to"]))
+				continue
+			}
+		}
+		out = append(out, k+": "+show(d[k]))
+	}
+	return out
 }
 
 // commandFrom reads an action's form or JSON fields.

@@ -74,3 +74,15 @@ func FuzzParseExtension(f *testing.F) {
 		parseExtension(s) // must not panic; the limits are the cases package's
 	})
 }
+
+func TestDetailLines(t *testing.T) {
+	got := detailLines(map[string]any{
+		"status":   map[string]any{"from": "new", "to": "customer_notified"},
+		"deadline": map[string]any{"from": nil, "to": "2026-11-25T22:51:33.555499314Z"},
+		"reason":   "response deadline passed",
+	})
+	want := []string{"deadline: — → 2026-11-25 22:51 UTC", "reason: response deadline passed", "status: new → customer_notified"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("detailLines = %q, want %q", got, want)
+	}
+}
