@@ -60,7 +60,7 @@ func (s *Server) loadCasePage(r *http.Request, id string) (*casePage, *store.Cas
 	}
 	now := s.now()
 	p := &casePage{Case: s.view(c, now), Allowed: cases.Allowed(c.Status), Resolve: cases.OutcomesFor(cases.Resolve),
-		Dismiss: cases.OutcomesFor(cases.Dismiss), ExtendMax: s.Policy.MaxExtension.String()}
+		Dismiss: cases.OutcomesFor(cases.Dismiss), ExtendMax: consoleFuncs["hours"].(func(time.Duration) string)(s.Policy.MaxExtension)}
 	if ri, err := s.store.ResourceInfo(ctx, c.Resource); err == nil {
 		p.Resource = ri
 	}
@@ -89,9 +89,6 @@ func (s *Server) loadCasePage(r *http.Request, id string) (*casePage, *store.Cas
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, rep := range p.Reports {
-		p.Timeline = append(p.Timeline, timelineEntry{At: rep.AddedAt, Kind: "report", Report: rep.PublicID, Items: rep.Items, Actor: rep.Channel})
-	}
 	for _, e := range audit {
 		te := timelineEntry{At: e.At, Kind: "audit", Actor: e.Actor, Action: e.Action, Seq: e.Seq}
 		json.Unmarshal([]byte(e.Detail), &te.Detail)
@@ -104,6 +101,11 @@ func (s *Server) loadCasePage(r *http.Request, id string) (*casePage, *store.Cas
 			te.Hash = hex.EncodeToString(e.Hash[:4])
 		}
 		p.Timeline = append(p.Timeline, te)
+	}
+	// After the audit entries, so that at the same instant the case opens
+	// before its first report joins it.
+	for _, rep := range p.Reports {
+		p.Timeline = append(p.Timeline, timelineEntry{At: rep.AddedAt, Kind: "report", Report: rep.PublicID, Items: rep.Items, Actor: rep.Channel})
 	}
 	sort.SliceStable(p.Timeline, func(i, j int) bool { return p.Timeline[i].At.Before(p.Timeline[j].At) })
 	if p.Staff, err = s.store.Users(ctx); err != nil {

@@ -55,7 +55,8 @@ type dashPage struct {
 	Cases        []dashRow
 	Lanes        []dashRow // per lane: open cases by status (Statuses order)
 	LaneStatuses []string
-	FirstAction  []string // median hours per day ("—" when none)
+	FirstAction  []string // median per day in FirstUnit ("—" when none)
+	FirstUnit    string   // h or min
 	FirstActionN []int
 	Escalations  []int
 	Overdue      int
@@ -107,17 +108,30 @@ func (s *Server) dashPage(r *http.Request) (*dashPage, error) {
 	}
 	p.ReportsChart = svgchart.Bars(svgchart.Chart{Title: "reports per type per day", Labels: p.Labels, Series: seriesOf(p.Reports)})
 	p.CasesChart = svgchart.Bars(svgchart.Chart{Title: "cases opened per category per day", Labels: p.Labels, Series: seriesOf(p.Cases)})
+	// Hours, or minutes when every median is under an hour (a fast desk,
+	// or the demo), so that the axis does not read 0.0000008h.
+	scale, unit := 1.0, "h"
+	top := 0.0
+	for i, h := range d.FirstActionH {
+		if d.FirstActionN[i] > 0 && !math.IsNaN(h) {
+			top = max(top, h)
+		}
+	}
+	if top < 1 {
+		scale, unit = 60, "min"
+	}
+	p.FirstUnit = unit
 	first := make([]float64, days)
 	for i, h := range d.FirstActionH {
 		if d.FirstActionN[i] == 0 || math.IsNaN(h) {
 			p.FirstAction = append(p.FirstAction, "—")
 			continue
 		}
-		first[i] = h
-		p.FirstAction = append(p.FirstAction, strconv.FormatFloat(h, 'f', 1, 64))
+		first[i] = math.Round(h*scale*10) / 10 // as the table shows it
+		p.FirstAction = append(p.FirstAction, strconv.FormatFloat(h*scale, 'f', 1, 64))
 	}
-	p.FirstChart = svgchart.Lines(svgchart.Chart{Title: "median time to first action (hours), by day the case opened", Labels: p.Labels,
-		Series: []svgchart.Series{{Name: "median", Values: first}}, Unit: "h"})
+	p.FirstChart = svgchart.Lines(svgchart.Chart{Title: "median time to first action (" + unit + "), by day the case opened", Labels: p.Labels,
+		Series: []svgchart.Series{{Name: "median", Values: first}}, Unit: unit})
 	esc := make([]float64, days)
 	for i, n := range d.Escalations {
 		esc[i] = float64(n)
