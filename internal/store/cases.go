@@ -247,6 +247,15 @@ func (s *Store) AuditEntries(ctx context.Context, after int64, n int) ([]cases.E
 	return scanAudit(rows)
 }
 
+// RecentAudit reads the newest n entries, newest first.
+func (s *Store) RecentAudit(ctx context.Context, n int) ([]cases.Entry, error) {
+	rows, err := s.R.QueryContext(ctx, s.Q("audit-recent"), n)
+	if err != nil {
+		return nil, err
+	}
+	return scanAudit(rows)
+}
+
 // CaseAudit reads a case's entries.
 func (s *Store) CaseAudit(ctx context.Context, caseID int64) ([]cases.Entry, error) {
 	rows, err := s.R.QueryContext(ctx, s.Q("case-audit"), caseID)

@@ -173,3 +173,6 @@ FROM reports WHERE reporter_email IN ($1, $2) ORDER BY id DESC LIMIT $3;
 
 -- name: open-ddos-cases
 SELECT id FROM cases WHERE is_open AND subtypes LIKE '%ddos%' AND id > $1 ORDER BY id LIMIT $2;
+
+-- name: audit-recent
+SELECT seq, at, actor, action, case_public_id, detail, prev, hash FROM audit_log ORDER BY seq DESC LIMIT $1;

@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"abusedesk/internal/store"
+)
 
 // routeConsole registers the staff console and the staff API.
 func (s *Server) routeConsole(mux *http.ServeMux, limited func(string, http.HandlerFunc)) {
@@ -15,6 +19,7 @@ func (s *Server) routeConsole(mux *http.ServeMux, limited func(string, http.Hand
 	mux.HandleFunc("POST /console/cases/{id}/actions", analyst(s.handleCaseAction))
 	mux.HandleFunc("GET /console/cases/{id}/customer", analyst(s.handleCustomer))
 	mux.HandleFunc("GET /console/dashboard", analyst(s.handleDashboard))
+	mux.HandleFunc("GET /console/admin", s.requireSession(store.RoleAdmin, s.handleAdmin))
 
 	mux.HandleFunc("GET /api/v1/cases", s.requireStaffToken(s.apiListCases))
 	mux.HandleFunc("POST /api/v1/cases/actions", s.requireStaffToken(s.apiBulkAction))

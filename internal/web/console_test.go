@@ -388,3 +388,36 @@ func TestConsoleSearchReports(t *testing.T) {
 		t.Errorf("the reporter's search lists %d case links, want her 2 cases", n)
 	}
 }
+
+// Only admins see the admin page: the staff and the audit trail, verified.
+func TestConsoleAdmin(t *testing.T) {
+	st := storetest.OpenSQLite(t)
+	srv, _ := consoleServer(t, st)
+	c := staffClient(t)
+	login(t, srv, c)
+	if resp, _ := get(t, c, srv.URL+"/console/admin"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an analyst opens the admin page: %d", resp.StatusCode)
+	}
+	if _, body := get(t, c, srv.URL+"/console"); strings.Contains(body, `href="/console/admin"`) {
+		t.Error("an analyst is offered the admin page")
+	}
+	h, _ := auth.HashPassword(staffPassword)
+	if _, err := st.AddUser(context.Background(), "boss@provider.example", "Boss", store.RoleAdmin, "en", h); err != nil {
+		t.Fatal(err)
+	}
+	a := staffClient(t)
+	resp, _ := postForm(t, a, srv.URL+"/console/login", url.Values{"email": {"boss@provider.example"}, "password": {staffPassword}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatal("admin login")
+	}
+	resp, body := get(t, a, srv.URL+"/console/admin")
+	if resp.StatusCode != 200 || !strings.Contains(body, "audit trail is intact") || !strings.Contains(body, staffEmail) || !strings.Contains(body, "case opened") {
+		t.Fatalf("admin page: %d", resp.StatusCode)
+	}
+	if _, err := st.W.Exec("DELETE FROM audit_log WHERE seq = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := get(t, a, srv.URL+"/console/admin"); !strings.Contains(body, "BROKEN at entry #1") {
+		t.Error("the admin page does not show the broken chain")
+	}
+}
