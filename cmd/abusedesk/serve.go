@@ -16,6 +16,7 @@ import (
 
 	"abusedesk/internal/cases"
 	"abusedesk/internal/intake"
+	"abusedesk/internal/jobs"
 	"abusedesk/internal/inventory"
 	"abusedesk/internal/report"
 	"abusedesk/internal/routing"
@@ -216,8 +217,12 @@ func cmdMigrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s schema up to date\n", st.Dialect)
-	return st.Close()
+	defer st.Close()
+	if err := jobs.Migrate(ctx, st); err != nil { // River's own tables
+		return err
+	}
+	fmt.Printf("%s schema up to date (abusedesk and its job queue)\n", st.Dialect)
+	return nil
 }
 
 func cmdKey(ctx context.Context, args []string) error {
