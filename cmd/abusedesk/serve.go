@@ -16,8 +16,8 @@ import (
 
 	"abusedesk/internal/cases"
 	"abusedesk/internal/intake"
-	"abusedesk/internal/jobs"
 	"abusedesk/internal/inventory"
+	"abusedesk/internal/jobs"
 	"abusedesk/internal/report"
 	"abusedesk/internal/routing"
 	"abusedesk/internal/store"
