@@ -45,6 +45,9 @@ func cmdBench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "csv-e2e" {
 		return cmdBenchE2EChild(ctx, args[1:])
 	}
+	if len(args) > 0 && args[0] == "scan" {
+		return cmdBenchScan(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "csv" {
 		return errors.New("usage: abusedesk bench csv [--rows 100000,1000000] [--db postgres://…]\n(the JSON intake benchmark is bench/json.sh, which drives wrk)")
 	}

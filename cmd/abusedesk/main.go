@@ -44,6 +44,7 @@ usage:
   abusedesk routing show [--routing FILE]
   abusedesk bench csv [--rows N] [--db FILE|postgres://URL]
   abusedesk bench console [--db FILE] [--cases 1M] [--reports 5M]
+  abusedesk report scan|submit …    (abusedesk report help)
 
 Every flag has an environment variable (ABUSEDESK_ADDR, ABUSEDESK_DB, …);
 see README.md.
@@ -81,6 +82,8 @@ func main() {
 		err = cmdAttribute(ctx, args)
 	case "bench":
 		err = cmdBench(ctx, args)
+	case "report":
+		os.Exit(cmdReport(ctx, args, os.Stdin, os.Stdout, os.Stderr))
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
