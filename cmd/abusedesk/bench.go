@@ -49,7 +49,7 @@ func cmdBench(ctx context.Context, args []string) error {
 		return cmdBenchScan(ctx, args[1:])
 	}
 	if len(args) == 0 || args[0] != "csv" {
-		return errors.New("usage: abusedesk bench csv [--rows 100000,1000000] [--db postgres://…]\n(the JSON intake benchmark is bench/json.sh, which drives wrk)")
+		return errors.New("usage: abusedesk bench csv [--rows 100000,1000000] [--db postgres://…]\n       abusedesk bench console [--db FILE] [--cases 1M] [--reports 5M]\n       abusedesk bench scan [--size 1GB]\n(the JSON intake benchmark is bench/json.sh, which drives wrk)")
 	}
 	fs := flag.NewFlagSet("bench csv", flag.ExitOnError)
 	rowsFlag := fs.String("rows", "100000,1000000", "comma-separated row counts to run")

@@ -14,6 +14,9 @@
 //	abusedesk routing show [--routing FILE]                         the effective routing rules
 //	abusedesk bench csv [--rows N] [--db …]                          CSV bulk intake figures
 //	abusedesk bench console [--db FILE]                             queue and search latency at 1M cases, 5M reports
+//	abusedesk bench scan [--size 1GB]                               report scan throughput on a generated auth.log
+//	abusedesk report scan [--ranges FILE] LOG…                      a reporter's logs → the desk's bulk CSV
+//	abusedesk report submit --server URL … FILE.csv                 upload it to the bulk endpoint
 package main
 
 import (
@@ -44,6 +47,8 @@ usage:
   abusedesk routing show [--routing FILE]
   abusedesk bench csv [--rows N] [--db FILE|postgres://URL]
   abusedesk bench console [--db FILE] [--cases 1M] [--reports 5M]
+  abusedesk bench scan [--size 1GB]
+  abusedesk report scan|submit …   (abusedesk report help)
   abusedesk report scan|submit …    (abusedesk report help)
 
 Every flag has an environment variable (ABUSEDESK_ADDR, ABUSEDESK_DB, …);
