@@ -49,7 +49,6 @@ usage:
   abusedesk bench console [--db FILE] [--cases 1M] [--reports 5M]
   abusedesk bench scan [--size 1GB]
   abusedesk report scan|submit …   (abusedesk report help)
-  abusedesk report scan|submit …    (abusedesk report help)
 
 Every flag has an environment variable (ABUSEDESK_ADDR, ABUSEDESK_DB, …);
 see README.md.
