@@ -449,22 +449,9 @@ func contains(list []string, s string) bool {
 func (s *Store) EscalateDue(ctx context.Context, p cases.Policy, now time.Time) (int, error) {
 	n := 0
 	for {
-		rows, err := s.R.QueryContext(ctx, s.Q("due-for-escalation"), now.UnixMilli(), 200)
-		if err != nil {
+		ids, err := s.ids(ctx, s.Q("due-for-escalation"), now.UnixMilli(), 200)
+		if err != nil || len(ids) == 0 {
 			return n, err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return n, err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if len(ids) == 0 {
-			return n, rows.Err()
 		}
 		t, err := s.W.BeginTx(ctx, nil)
 		if err != nil {
@@ -515,22 +502,9 @@ func (s *Store) RefreshPriorities(ctx context.Context, p cases.Policy, now time.
 	var after int64
 	changed := 0
 	for {
-		rows, err := s.R.QueryContext(ctx, s.Q("open-ddos-cases"), after, 500)
-		if err != nil {
+		ids, err := s.ids(ctx, s.Q("open-ddos-cases"), after, 500)
+		if err != nil || len(ids) == 0 {
 			return changed, err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return changed, err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if len(ids) == 0 {
-			return changed, rows.Err()
 		}
 		after = ids[len(ids)-1]
 		for _, id := range ids {
@@ -763,4 +737,22 @@ func hostOf(raw string) string {
 		}
 	}
 	return strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+}
+
+// ids runs a query of one integer column on the readers.
+func (s *Store) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := s.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }

@@ -50,25 +50,9 @@ type groupingReport struct {
 func (s *Store) GroupPending(ctx context.Context, p cases.Policy, now func() time.Time) (int, error) {
 	n := 0
 	for {
-		rows, err := s.R.QueryContext(ctx, s.Q("case-queue-head"), groupQueueRead)
-		if err != nil {
+		ids, err := s.ids(ctx, s.Q("case-queue-head"), groupQueueRead)
+		if err != nil || len(ids) == 0 {
 			return n, err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return n, err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return n, err
-		}
-		if len(ids) == 0 {
-			return n, nil
 		}
 		for _, id := range ids {
 			if err := s.groupReport(ctx, id, p, now); err != nil {

@@ -126,12 +126,7 @@ type timelineJSON struct {
 
 func (s *Server) apiGetCase(w http.ResponseWriter, r *http.Request, u *store.User) {
 	p, c, err := s.loadCasePage(r, r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "id", "not_found", "no case "+r.PathValue("id"))
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.caseFailed(w, r, err, true) {
 		return
 	}
 	out := caseDetailJSON{caseJSON: s.caseJSON(c, s.now()), Reports: []caseReportJSON{}, Evidence: []evidenceJSON{}, Timeline: []timelineJSON{}}
@@ -235,12 +230,7 @@ func (s *Server) apiBulkAction(w http.ResponseWriter, r *http.Request, u *store.
 
 func (s *Server) apiCustomer(w http.ResponseWriter, r *http.Request, u *store.User) {
 	c, err := s.store.CaseByPublicID(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "id", "not_found", "no case "+r.PathValue("id"))
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.caseFailed(w, r, err, true) {
 		return
 	}
 	acct, err := s.customerIdentity(r, c, u.Email, "api")

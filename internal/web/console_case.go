@@ -116,12 +116,7 @@ func (s *Server) loadCasePage(r *http.Request, id string) (*casePage, *store.Cas
 
 func (s *Server) handleCasePage(w http.ResponseWriter, r *http.Request) {
 	p, _, err := s.loadCasePage(r, r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		s.renderConsole(w, r, http.StatusNotFound, "console_notfound", r.PathValue("id"))
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.caseFailed(w, r, err, false) {
 		return
 	}
 	if code := r.URL.Query().Get("error"); code != "" {
@@ -135,17 +130,28 @@ func (s *Server) handleCasePage(w http.ResponseWriter, r *http.Request) {
 	s.renderConsole(w, r, http.StatusOK, "console_case", p)
 }
 
+// caseFailed answers a case that could not be read (404 for an unknown
+// id, as a page or as JSON, 500 otherwise) and says whether it did.
+func (s *Server) caseFailed(w http.ResponseWriter, r *http.Request, err error, api bool) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrNotFound) && api:
+		writeError(w, http.StatusNotFound, "id", "not_found", "no case "+r.PathValue("id"))
+	case errors.Is(err, store.ErrNotFound):
+		s.renderConsole(w, r, http.StatusNotFound, "console_notfound", r.PathValue("id"))
+	default:
+		s.internalError(w, r, err)
+	}
+	return true
+}
+
 // handleCustomer shows the identity of the customer behind a case; every
 // view is written to the audit trail (who looked, when, at which case).
 func (s *Server) handleCustomer(w http.ResponseWriter, r *http.Request) {
 	sess := sessionOf(r)
 	p, c, err := s.loadCasePage(r, r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		s.renderConsole(w, r, http.StatusNotFound, "console_notfound", r.PathValue("id"))
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.caseFailed(w, r, err, false) {
 		return
 	}
 	acct, err := s.customerIdentity(r, c, sess.User.Email, "console")
