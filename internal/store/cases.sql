@@ -169,7 +169,7 @@ SELECT count(*) FROM cases WHERE is_open AND due_at < $1;
 -- name: reports-by-reporter
 SELECT id, public_id, token_hash, type, subtype, channel, status, outcome, lane, language,
     item_count, not_ours, created_at
-FROM reports WHERE reporter_email IN ($1, $2) ORDER BY id DESC LIMIT $3;
+FROM reports WHERE reporter_email = $1 ORDER BY id DESC LIMIT $2;
 
 -- name: open-ddos-cases
 SELECT id FROM cases WHERE is_open AND subtypes LIKE '%ddos%' AND id > $1 ORDER BY id LIMIT $2;

@@ -54,7 +54,8 @@ CREATE TABLE case_reporters (
     email   TEXT    NOT NULL,
     PRIMARY KEY (case_id, email)
 );
-CREATE INDEX case_reporters_email ON case_reporters (email);
+-- (email, case_id): a reporter's cases, newest first, from the index alone.
+CREATE INDEX case_reporters_email ON case_reporters (email, case_id);
 -- The addresses and hosts a case concerns: search by IP, CIDR (a range of
 -- the 16-byte form), host or URL.
 CREATE TABLE case_ips (
@@ -111,8 +112,9 @@ CREATE TABLE sessions (
     last_seen_at BIGINT NOT NULL
 );
 CREATE INDEX sessions_user ON sessions (user_id);
--- The console lists a reporter's reports (SQLite has had this index since 00001).
-CREATE INDEX reports_reporter_email ON reports (reporter_email);
+-- The console lists a reporter's reports, newest first (SQLite's index of
+-- 00001 holds the rowid in the same order).
+CREATE INDEX reports_reporter_email ON reports (reporter_email, id);
 -- Staff bearer tokens are tokens of scope 'staff' that name their user.
 ALTER TABLE tokens ADD COLUMN user_id BIGINT REFERENCES users (id);
 

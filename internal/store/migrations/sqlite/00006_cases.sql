@@ -54,7 +54,8 @@ CREATE TABLE case_reporters (
     email   TEXT    NOT NULL,
     PRIMARY KEY (case_id, email)
 ) WITHOUT ROWID;
-CREATE INDEX case_reporters_email ON case_reporters (email);
+-- (email, case_id): a reporter's cases, newest first, from the index alone.
+CREATE INDEX case_reporters_email ON case_reporters (email, case_id);
 -- The addresses and hosts a case concerns: search by IP, CIDR (a range of
 -- the 16-byte form), host or URL.
 CREATE TABLE case_ips (
