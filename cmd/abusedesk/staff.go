@@ -153,7 +153,7 @@ func cmdAudit(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	n, err := st.VerifyAudit(ctx)
+	n, head, err := st.VerifyAudit(ctx)
 	var ce *cases.ChainError
 	if errors.As(err, &ce) {
 		return fmt.Errorf("audit trail BROKEN at entry %d: %s (%d entries before it verified)", ce.Seq, ce.Reason, n)
@@ -161,6 +161,6 @@ func cmdAudit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("audit trail intact: %d entries, each hash-chained to the one before\n", n)
+	fmt.Printf("audit trail intact: %d entries, each hash-chained to the one before\nhead: entry %d, sha256 %x\n(keep the head elsewhere: a later run whose chain does not pass through it shows entries removed from the end)\n", n, n, head)
 	return nil
 }

@@ -280,23 +280,25 @@ func scanAudit(rows *sql.Rows) ([]cases.Entry, error) {
 	return out, rows.Err()
 }
 
-// VerifyAudit walks the whole trail and returns the number of entries, or
+// VerifyAudit walks the whole trail and returns the number of entries and
+// the head's hash (kept elsewhere, it also shows a trail cut short), or
 // the first break (*cases.ChainError).
-func (s *Store) VerifyAudit(ctx context.Context) (int64, error) {
+func (s *Store) VerifyAudit(ctx context.Context) (int64, []byte, error) {
 	var v cases.Verifier
 	var after int64
 	for {
 		es, err := s.AuditEntries(ctx, after, 5000)
 		if err != nil {
-			return v.Count(), err
+			return v.Count(), nil, err
 		}
 		for _, e := range es {
 			if err := v.Next(e); err != nil {
-				return v.Count(), err
+				return v.Count(), nil, err
 			}
 		}
 		if len(es) < 5000 {
-			return v.Count(), nil
+			_, head := v.Head()
+			return v.Count(), head, nil
 		}
 		after = es[len(es)-1].Seq
 	}

@@ -165,7 +165,7 @@ func TestCasesModel(t *testing.T) {
 						rt.Fatalf("case %s: %d reports, model %d", id, c.Reports, n)
 					}
 				}
-				n, err := s.VerifyAudit(ctx)
+				n, _, err := s.VerifyAudit(ctx)
 				if err != nil || int(n) != audits {
 					rt.Fatalf("audit: %d entries (%v), model %d", n, err, audits)
 				}

@@ -239,15 +239,15 @@ func TestCaseWorkflowAndAudit(t *testing.T) {
 				t.Fatalf("audit of %s: %v, want %v", a, actions, want)
 			}
 		}
-		total, err := s.VerifyAudit(ctx)
-		if err != nil || total < 10 {
-			t.Fatalf("verify: %d entries, %v", total, err)
+		total, head, err := s.VerifyAudit(ctx)
+		if err != nil || total < 10 || len(head) != 32 {
+			t.Fatalf("verify: %d entries, head %x, %v", total, head, err)
 		}
 		if _, err := s.W.Exec("UPDATE audit_log SET detail = '{\"note\":\"edited\"}' WHERE action = 'note'"); err != nil {
 			t.Fatal(err)
 		}
 		var br *cases.ChainError
-		if _, err := s.VerifyAudit(ctx); !errors.As(err, &br) {
+		if _, _, err := s.VerifyAudit(ctx); !errors.As(err, &br) {
 			t.Fatalf("tampered trail verified: %v", err)
 		}
 	})

@@ -16,6 +16,7 @@ type adminPage struct {
 	Staff    []store.User
 	Entries  []timelineEntry
 	Verified int64
+	Head     string // the last entry's hash
 	Broken   *cases.ChainError
 	Checked  time.Time
 }
@@ -27,7 +28,9 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	p.Verified, err = s.store.VerifyAudit(r.Context())
+	var head []byte
+	p.Verified, head, err = s.store.VerifyAudit(r.Context())
+	p.Head = hex.EncodeToString(head)
 	if !errors.As(err, &p.Broken) && err != nil {
 		s.internalError(w, r, err)
 		return
