@@ -157,17 +157,7 @@ func parseRFC3164(b []byte, st *stamp) (int, bool) {
 // short-iso write it. sep is the date/time separator ('T', or ' ' for
 // fail2ban and exim). Without a zone the time is local (zoneLocal).
 func parseISO(b []byte, sep byte, st *stamp) (int, bool) {
-	if len(b) < 19 || b[4] != '-' || b[7] != '-' || b[10] != sep {
-		return 0, false
-	}
-	*st = stamp{}
-	var ok1, ok2, ok3 bool
-	st.year, ok1 = num4(b, 0)
-	var m int
-	m, ok2 = num2(b, 5)
-	st.day, ok3 = num2(b, 8)
-	st.mon = time.Month(m)
-	if !ok1 || !ok2 || !ok3 || !clock(b, 11, st) {
+	if !dateClock(b, '-', sep, st) {
 		return 0, false
 	}
 	i := frac(b, 19, st)
@@ -217,8 +207,17 @@ func zone(b []byte, i int, st *stamp) (int, bool) {
 
 // parseSlashed reads nginx's error log time "YYYY/MM/DD hh:mm:ss" (local).
 func parseSlashed(b []byte, st *stamp) (int, bool) {
-	if len(b) < 19 || b[4] != '/' || b[7] != '/' || b[10] != ' ' {
+	if !dateClock(b, '/', ' ', st) {
 		return 0, false
+	}
+	return 19, st.valid()
+}
+
+// dateClock reads "YYYY<d>MM<d>DD<sep>hh:mm:ss" at the start of b into a
+// fresh st.
+func dateClock(b []byte, d, sep byte, st *stamp) bool {
+	if len(b) < 19 || b[4] != d || b[7] != d || b[10] != sep {
+		return false
 	}
 	*st = stamp{}
 	var ok1, ok2, ok3 bool
@@ -227,10 +226,7 @@ func parseSlashed(b []byte, st *stamp) (int, bool) {
 	m, ok2 = num2(b, 5)
 	st.day, ok3 = num2(b, 8)
 	st.mon = time.Month(m)
-	if !ok1 || !ok2 || !ok3 || !clock(b, 11, st) {
-		return 0, false
-	}
-	return 19, st.valid()
+	return ok1 && ok2 && ok3 && clock(b, 11, st)
 }
 
 // parseCLF reads the Common Log Format time "dd/Mmm/yyyy:hh:mm:ss +hhmm"

@@ -4,15 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/netip"
-	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"abusedesk/internal/attribution"
 	"abusedesk/internal/cases"
 	"abusedesk/internal/report"
 )
@@ -45,10 +45,6 @@ type Case struct {
 
 // noDeadline is due_at for a case without a deadline: it sorts last.
 const noDeadline = math.MaxInt64
-
-// ErrConflict is returned when an action cannot be applied because of
-// another case (e.g. reopening next to an open case of the same key).
-var ErrConflict = errors.New("conflict")
 
 func msOrNil(t time.Time) any {
 	if t.IsZero() {
@@ -419,7 +415,7 @@ func (s *Store) mergeInto(ctx context.Context, t *sql.Tx, c, target *Case, p cas
 		return err
 	}
 	for _, st := range c.Subtypes {
-		if !contains(target.Subtypes, st) {
+		if !slices.Contains(target.Subtypes, st) {
 			target.Subtypes = append(target.Subtypes, st)
 		}
 	}
@@ -435,15 +431,6 @@ func (s *Store) mergeInto(ctx context.Context, t *sql.Tx, c, target *Case, p cas
 	}
 	return s.appendAudit(ctx, t, Audit{Actor: "system", Action: "merged_in", CaseID: target.ID, CasePub: target.PublicID,
 		Detail: map[string]any{"from": c.PublicID, "reports": target.Reports}, At: now})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // EscalateDue escalates the customer_notified cases whose deadline passed
@@ -704,12 +691,9 @@ func (s *Store) ReportCases(ctx context.Context, reportID int64) ([]string, erro
 }
 
 // ipKey is the indexed form of an address in case_ips: 16 bytes, IPv4 as
-// IPv4-mapped, so that a CIDR is one range of keys.
+// IPv4-mapped (As16's form), so that a CIDR is one range of keys.
 func ipKey(a netip.Addr) []byte {
-	b := a.Unmap().As16()
-	if a.Unmap().Is4() {
-		b = netip.AddrFrom4(a.Unmap().As4()).As16()
-	}
+	b := a.As16()
 	return b[:]
 }
 
@@ -728,17 +712,11 @@ func prefixRange(p netip.Prefix) (lo, hi []byte) {
 	return l, h
 }
 
-// hostOf is the lower-case host of a URL, for case_hosts.
+// hostOf is a URL's host as attribution matches it (lower case, no
+// trailing dot, an address literal in its normal form), for case_hosts.
 func hostOf(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" {
-		if u2, err2 := url.Parse("http://" + strings.TrimSpace(raw)); err2 == nil {
-			u = u2
-		} else {
-			return ""
-		}
-	}
-	return strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	h, _ := attribution.HostOfURL(raw)
+	return h
 }
 
 // ids runs a query of one integer column on the readers.

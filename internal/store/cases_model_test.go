@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,12 +176,9 @@ func TestCasesModel(t *testing.T) {
 	})
 }
 
-func sortedKeys[K interface{ comparable }](ks []K) []K {
-	out := append([]K(nil), ks...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && fmt.Sprint(out[j]) < fmt.Sprint(out[j-1]); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+// sortedKeys orders map keys, so that rapid's draws replay.
+func sortedKeys[K comparable](ks []K) []K {
+	out := slices.Clone(ks)
+	slices.SortFunc(out, func(a, b K) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
 	return out
 }

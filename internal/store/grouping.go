@@ -63,13 +63,6 @@ func (s *Store) GroupPending(ctx context.Context, p cases.Policy, now func() tim
 	}
 }
 
-// GroupingBacklog is the number of reports waiting to be grouped.
-func (s *Store) GroupingBacklog(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.R.QueryRowContext(ctx, "SELECT count(*) FROM case_queue").Scan(&n)
-	return n, err
-}
-
 func (s *Store) readGrouping(ctx context.Context, id int64) (*groupingReport, error) {
 	g := &groupingReport{id: id, hits: map[caseKey]*caseHit{}}
 	var created any

@@ -5,9 +5,6 @@ import (
 	"errors"
 )
 
-// Path is the SQLite database file, "" on PostgreSQL.
-func (s *Store) Path() string { return s.path }
-
 // OpenJobsDB opens a handle of its own on the SQLite file for the background
 // job queue (internal/jobs, River), so that the queue's polling, fetching and
 // bookkeeping never wait in line for W, the application's one writer

@@ -122,22 +122,22 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, now time.Time) 
 // once a minute, so that reads do not turn into writes).
 func (s *Store) SessionByToken(ctx context.Context, token string, now time.Time) (*Session, error) {
 	h := HashToken(token)
-	var uid, created, exp, seen int64
+	var created, exp, seen int64
 	var csrf string
-	if err := s.R.QueryRowContext(ctx, s.Q("session"), h).Scan(&uid, &csrf, &created, &exp, &seen); err != nil {
-		if isNoRows(err) {
-			return nil, ErrNotFound
-		}
+	var u User
+	var disabled sql.NullInt64
+	err := s.R.QueryRowContext(ctx, s.Q("session"), h).Scan(&csrf, &created, &exp, &seen,
+		&u.ID, &u.Email, &u.Name, &u.Role, &u.Language, &u.PasswordHash, &disabled)
+	if isNoRows(err) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
 		return nil, err
 	}
-	if now.UnixMilli() >= exp {
+	if now.UnixMilli() >= exp || disabled.Valid {
 		return nil, ErrNotFound
 	}
-	u, err := s.UserByID(ctx, uid)
-	if err != nil || u.Disabled {
-		return nil, ErrNotFound
-	}
-	sess := &Session{User: u, CSRF: csrf, Expires: time.UnixMilli(exp)}
+	sess := &Session{User: &u, CSRF: csrf, Expires: time.UnixMilli(exp)}
 	if now.Sub(time.UnixMilli(seen)) > time.Minute {
 		// An idle slide never passes the absolute limit.
 		newExp := now.Add(SessionIdle)
@@ -176,15 +176,11 @@ func (s *Store) AddStaffToken(ctx context.Context, userID int64, name string) (s
 
 // StaffByToken finds the enabled user a staff token acts as.
 func (s *Store) StaffByToken(ctx context.Context, tok string) (*User, error) {
-	var uid int64
-	if err := s.R.QueryRowContext(ctx, s.Q("staff-token"), HashToken(tok)).Scan(&uid); err != nil {
-		if isNoRows(err) {
-			return nil, ErrNotFound
-		}
+	u, err := scanUser(s.R.QueryRowContext(ctx, s.Q("staff-token"), HashToken(tok)))
+	if err != nil {
 		return nil, err
 	}
-	u, err := s.UserByID(ctx, uid)
-	if err != nil || u.Disabled {
+	if u.Disabled {
 		return nil, ErrNotFound
 	}
 	return u, nil

@@ -19,8 +19,11 @@ SELECT id, email, name, role, language, password_hash, disabled_at FROM users OR
 -- name: insert-session
 INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6);
 
+-- The session and its user in one read: every console request asks.
 -- name: session
-SELECT s.user_id, s.csrf, s.created_at, s.expires_at, s.last_seen_at FROM sessions s WHERE s.token_hash = $1;
+SELECT s.csrf, s.created_at, s.expires_at, s.last_seen_at,
+    u.id, u.email, u.name, u.role, u.language, u.password_hash, u.disabled_at
+FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1;
 
 -- name: touch-session
 UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE token_hash = $1;
@@ -35,4 +38,6 @@ DELETE FROM sessions WHERE expires_at < $1;
 INSERT INTO tokens (name, scope, token_hash, created_at, user_id) VALUES ($1, 'staff', $2, $3, $4) RETURNING id;
 
 -- name: staff-token
-SELECT t.user_id FROM tokens t WHERE t.token_hash = $1 AND t.scope = 'staff' AND t.revoked_at IS NULL;
+SELECT u.id, u.email, u.name, u.role, u.language, u.password_hash, u.disabled_at
+FROM tokens t JOIN users u ON u.id = t.user_id
+WHERE t.token_hash = $1 AND t.scope = 'staff' AND t.revoked_at IS NULL;

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,7 +51,7 @@ func timePtr(t time.Time) *time.Time {
 func (s *Server) caseJSON(c *store.Case, now time.Time) caseJSON {
 	v := s.view(c, now)
 	return caseJSON{ID: c.PublicID, Account: c.Account, Resource: c.Resource, Category: c.Category, Subtypes: append([]string{}, c.Subtypes...),
-		Lane: c.Lane, Status: c.Status, Outcome: c.Outcome, Priority: c.Priority, Level: "P" + string(rune('0'+v.Level)),
+		Lane: c.Lane, Status: c.Status, Outcome: c.Outcome, Priority: c.Priority, Level: "P" + strconv.Itoa(v.Level),
 		Escalated: c.Escalated, Assignee: c.Assignee, Deadline: timePtr(c.Deadline), Overdue: v.Overdue, Reports: c.Reports,
 		Reporters: c.Reporters, Items: c.Items, LastIncident: timePtr(c.LastIncident), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		ClosedAt: timePtr(c.ClosedAt), MergedInto: c.MergedInto, Allowed: append([]cases.Action{}, cases.Allowed(c.Status)...)}
@@ -248,7 +249,7 @@ func (s *Server) apiCustomer(w http.ResponseWriter, r *http.Request, u *store.Us
 
 func (s *Server) apiDashboard(w http.ResponseWriter, r *http.Request, u *store.User) {
 	days := dashDays(r)
-	d, err := s.dashboard(r, days)
+	d, _, err := s.dashboard(r, days)
 	if err != nil {
 		s.internalError(w, r, err)
 		return

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -15,8 +14,6 @@ import (
 // The staff console: /console/… pages for analysts and admins, server-
 // rendered, no JavaScript (the CSP forbids scripts), every form a POST
 // with the session's CSRF token.
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 func (s *Server) now() time.Time { return s.intake.Now() }
 
@@ -34,21 +31,24 @@ var consoleFuncs = template.FuncMap{
 		}
 		return t.UTC().Format(time.RFC3339)
 	},
-	"join": strings.Join,
-	"hours": func(d time.Duration) string {
-		if d < 0 {
-			d = -d
-		}
-		if d >= 48*time.Hour {
-			return fmt.Sprintf("%dd", int(d.Hours()/24))
-		}
-		if d >= time.Hour {
-			return fmt.Sprintf("%dh", int(d.Hours()))
-		}
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	},
+	"join":  strings.Join,
+	"hours": shortDuration,
 	"add":   func(a, b int) int { return a + b },
 	"list4": func() []int { return []int{1, 2, 3, 4} },
+}
+
+// shortDuration words a duration as the queue shows it: 3d, 5h, 20m.
+func shortDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+	if d >= time.Hour {
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dm", int(d.Minutes()))
 }
 
 // consoleLang is the console's language: ?lang=, else the analyst's own.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,7 +62,7 @@ func (s *Server) loadCasePage(r *http.Request, id string) (*casePage, *store.Cas
 	}
 	now := s.now()
 	p := &casePage{Case: s.view(c, now), Allowed: cases.Allowed(c.Status), Resolve: cases.OutcomesFor(cases.Resolve),
-		Dismiss: cases.OutcomesFor(cases.Dismiss), ExtendMax: consoleFuncs["hours"].(func(time.Duration) string)(s.Policy.MaxExtension)}
+		Dismiss: cases.OutcomesFor(cases.Dismiss), ExtendMax: shortDuration(s.Policy.MaxExtension)}
 	if ri, err := s.store.ResourceInfo(ctx, c.Resource); err == nil {
 		p.Resource = ri
 	}
@@ -108,14 +110,11 @@ func (s *Server) loadCasePage(r *http.Request, id string) (*casePage, *store.Cas
 		p.Timeline = append(p.Timeline, timelineEntry{At: rep.AddedAt, Kind: "report", Report: rep.PublicID, Items: rep.Items, Actor: rep.Channel})
 	}
 	sort.SliceStable(p.Timeline, func(i, j int) bool { return p.Timeline[i].At.Before(p.Timeline[j].At) })
-	if p.Staff, err = s.store.Users(ctx); err != nil {
-		return nil, nil, err
-	}
 	return p, c, nil
 }
 
 func (s *Server) handleCasePage(w http.ResponseWriter, r *http.Request) {
-	p, _, err := s.loadCasePage(r, r.PathValue("id"))
+	p, _, err := s.loadConsoleCase(r)
 	if s.caseFailed(w, r, err, false) {
 		return
 	}
@@ -128,6 +127,16 @@ func (s *Server) handleCasePage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.renderConsole(w, r, http.StatusOK, "console_case", p)
+}
+
+// loadConsoleCase is loadCasePage plus what only the page's forms need:
+// the staff to assign to.
+func (s *Server) loadConsoleCase(r *http.Request) (*casePage, *store.Case, error) {
+	p, c, err := s.loadCasePage(r, r.PathValue("id"))
+	if err == nil {
+		p.Staff, err = s.store.Users(r.Context())
+	}
+	return p, c, err
 }
 
 // caseFailed answers a case that could not be read (404 for an unknown
@@ -150,7 +159,7 @@ func (s *Server) caseFailed(w http.ResponseWriter, r *http.Request, err error, a
 // view is written to the audit trail (who looked, when, at which case).
 func (s *Server) handleCustomer(w http.ResponseWriter, r *http.Request) {
 	sess := sessionOf(r)
-	p, c, err := s.loadCasePage(r, r.PathValue("id"))
+	p, c, err := s.loadConsoleCase(r)
 	if s.caseFailed(w, r, err, false) {
 		return
 	}
@@ -222,11 +231,7 @@ func commandFrom(get func(string) string) (cases.Command, error) {
 		}
 		cmd.Extend = d
 	}
-	known := false
-	for _, a := range cases.Actions {
-		known = known || a == cmd.Action
-	}
-	if !known {
+	if !slices.Contains(cases.Actions, cmd.Action) {
 		return cmd, &cases.Error{Code: "unknown_action", Message: "unknown action " + strconv.Quote(string(cmd.Action)), Action: cmd.Action}
 	}
 	if len(cmd.Note) > 20000 {
@@ -284,7 +289,7 @@ func (s *Server) handleCaseAction(w http.ResponseWriter, r *http.Request) {
 		s.renderConsole(w, r, http.StatusNotFound, "console_notfound", id)
 		return
 	case errors.As(err, &ce):
-		http.Redirect(w, r, "/console/cases/"+id+"?error="+urlQueryEscape(ce.Code)+"#actions", http.StatusSeeOther)
+		http.Redirect(w, r, "/console/cases/"+id+"?error="+url.QueryEscape(ce.Code)+"#actions", http.StatusSeeOther)
 		return
 	case err != nil:
 		s.internalError(w, r, err)
@@ -322,7 +327,7 @@ func (s *Server) handleBulkCases(w http.ResponseWriter, r *http.Request) {
 	if strings.Contains(back, "?") {
 		sep = "&"
 	}
-	http.Redirect(w, r, back+sep+"done="+urlQueryEscape(msg), http.StatusSeeOther)
+	http.Redirect(w, r, back+sep+"done="+url.QueryEscape(msg), http.StatusSeeOther)
 }
 
 // applyBulk applies one command to each case; reason words a refusal.

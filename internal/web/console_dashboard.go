@@ -22,19 +22,20 @@ type dashCache struct {
 	d    *store.Dashboard
 }
 
-func (s *Server) dashboard(r *http.Request, days int) (*store.Dashboard, error) {
+// dashboard returns the figures and when they were computed.
+func (s *Server) dashboard(r *http.Request, days int) (*store.Dashboard, time.Time, error) {
 	s.dash.mu.Lock()
 	defer s.dash.mu.Unlock()
 	now := s.now()
 	if s.dash.d != nil && s.dash.days == days && now.Sub(s.dash.at) < time.Minute && r.URL.Query().Get("fresh") == "" {
-		return s.dash.d, nil
+		return s.dash.d, s.dash.at, nil
 	}
 	d, err := s.store.Dashboard(r.Context(), days, now)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	s.dash.d, s.dash.at, s.dash.days = d, now, days
-	return d, nil
+	return d, now, nil
 }
 
 type dashRow struct {
@@ -97,12 +98,12 @@ func seriesOf(rows []dashRow) []svgchart.Series {
 
 func (s *Server) dashPage(r *http.Request) (*dashPage, error) {
 	days := dashDays(r)
-	d, err := s.dashboard(r, days)
+	d, at, err := s.dashboard(r, days)
 	if err != nil {
 		return nil, err
 	}
 	p := &dashPage{Days: days, Reports: rowsOf(d.ReportsPerType), Cases: rowsOf(d.CasesPerType), Escalations: d.Escalations,
-		Overdue: d.Overdue, FirstActionN: d.FirstActionN, GeneratedAt: s.dash.at}
+		Overdue: d.Overdue, FirstActionN: d.FirstActionN, GeneratedAt: at}
 	for _, day := range d.Days {
 		p.Labels = append(p.Labels, day.Format("01-02"))
 	}

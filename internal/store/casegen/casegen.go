@@ -159,10 +159,10 @@ func Generate(ctx context.Context, st *store.Store, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	var base int64 // cases and reports get ids after what exists
-	st.R.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM cases").Scan(&base)
-	var repBase int64
-	st.R.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM reports").Scan(&repBase)
+	var base, repBase int64 // cases and reports get ids after what exists
+	if err := st.R.QueryRowContext(ctx, "SELECT (SELECT coalesce(max(id), 0) FROM cases), (SELECT coalesce(max(id), 0) FROM reports)").Scan(&base, &repBase); err != nil {
+		return err
+	}
 	start := cfg.Now.Add(-time.Duration(cfg.Days) * 24 * time.Hour)
 	span := cfg.Now.Sub(start)
 	const chunk = 20000
