@@ -80,9 +80,14 @@ func (s *Store) lockCases(ctx context.Context, t *sql.Tx) error {
 	return err
 }
 
-// queueForCases notes, in the report's own transaction, that a report has
-// items attributed to a customer: the grouper turns it into cases.
+// queueForCases notes, in the report's own transaction, what must follow
+// a new report: its acknowledgement (a mail event; internal/notify writes
+// it), and, when it has items attributed to a customer, its grouping into
+// cases (the grouper).
 func (s *Store) queueForCases(ctx context.Context, t tx, reportID int64, group bool) error {
+	if err := t.exec(ctx, s.Q("insert-mail-event"), EventReportReceived, nil, reportID, "{}", time.Now().UnixMilli()); err != nil {
+		return err
+	}
 	if !group {
 		return nil
 	}
@@ -303,7 +308,7 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, []byte, error) {
 // ApplyCase applies an analyst's command to a case in one transaction:
 // the rules of internal/cases decide, the row and the audit trail are
 // written together.
-func (s *Store) ApplyCase(ctx context.Context, publicID, actor string, cmd cases.Command, p cases.Policy, now time.Time) (*Case, cases.Change, error) {
+func (s *Store) ApplyCase(ctx context.Context, publicID, actor string, cmd cases.Command, p cases.Policy, now time.Time, also ...func(context.Context, *sql.Tx, *Case) error) (*Case, cases.Change, error) {
 	var ch cases.Change
 	t, err := s.W.BeginTx(ctx, nil)
 	if err != nil {
@@ -386,10 +391,67 @@ func (s *Store) ApplyCase(ctx context.Context, publicID, actor string, cmd cases
 	if err := s.appendAudit(ctx, t, Audit{Actor: actor, Action: string(cmd.Action), CaseID: c.ID, CasePub: c.PublicID, Detail: changeDetail(ch), At: now}); err != nil {
 		return nil, ch, err
 	}
+	if err := s.caseEventsTx(ctx, t, c, cmd, ch, actor, now); err != nil {
+		return nil, ch, err
+	}
+	for _, fn := range also {
+		if err := fn(ctx, t, c); err != nil {
+			return nil, ch, err
+		}
+	}
 	if err := t.Commit(); err != nil {
 		return nil, ch, err
 	}
 	return c, ch, nil
+}
+
+// caseEventsTx writes, in the action's transaction, what the action tells
+// the parties: the mail events, and the desk's question or notice text as a
+// message of the conversation. Each action has its own event (a note tells
+// no one; a second notify is a new notice, not a resend of the first).
+func (s *Store) caseEventsTx(ctx context.Context, t *sql.Tx, c *Case, cmd cases.Command, ch cases.Change, actor string, now time.Time) error {
+	ev := MailEvent{CaseID: c.ID, At: now, Detail: map[string]any{}}
+	var msg *Message
+	switch cmd.Action {
+	case cases.Notify:
+		ev.Kind = EventCaseNotified
+		ev.Detail["note"] = cmd.Note
+		ev.Detail["deadline"] = c.Deadline.UnixMilli()
+		if cmd.Note != "" {
+			msg = &Message{Sender: PartyDesk, Recipient: PartyCustomer, Kind: "notice"}
+		}
+	case cases.RequestInfo:
+		ev.Kind = EventInfoRequested
+		ev.Detail["question"] = cmd.Note
+		msg = &Message{Sender: PartyDesk, Recipient: PartyReporter, Kind: "question"}
+	case cases.Resolve, cases.Dismiss:
+		ev.Kind = EventCaseClosed
+		ev.Detail["outcome"] = string(c.Outcome)
+	case cases.Escalate:
+		// The customer hears of it only if they had been told of the case.
+		if ch.From != cases.CustomerNotified && ch.From != cases.CustomerResponded {
+			return nil
+		}
+		ev.Kind = EventCaseEscalated
+	case cases.Extend:
+		if c.Status != cases.CustomerNotified && c.Status != cases.CustomerResponded && c.Status != cases.Escalated {
+			return nil // the desk's own deadline: nobody outside to tell
+		}
+		if ok, err := s.caseNotified(ctx, t, c.ID); err != nil || !ok {
+			return err
+		}
+		ev.Kind = EventCaseExtended
+		ev.Detail["deadline"] = c.Deadline.UnixMilli()
+	default:
+		return nil
+	}
+	if msg != nil && cmd.Note != "" {
+		msg.CaseID, msg.Body, msg.State, msg.CreatedAt, msg.RelayedAt = c.ID, cmd.Note, MessageRelayed, now, now
+		if _, err := s.insertMessageTx(ctx, t, msg); err != nil {
+			return err
+		}
+	}
+	return s.AddMailEventTx(ctx, t, ev)
 }
 
 func changeDetail(ch cases.Change) map[string]any {
@@ -469,6 +531,10 @@ func (s *Store) EscalateDue(ctx context.Context, p cases.Policy, now time.Time) 
 				return n, err
 			}
 			if err := s.appendAudit(ctx, t, Audit{Actor: "system", Action: "escalate", CaseID: c.ID, CasePub: c.PublicID, Detail: changeDetail(ch), At: now}); err != nil {
+				t.Rollback()
+				return n, err
+			}
+			if err := s.AddMailEventTx(ctx, t, MailEvent{Kind: EventCaseEscalated, CaseID: c.ID, At: now}); err != nil {
 				t.Rollback()
 				return n, err
 			}
@@ -721,7 +787,18 @@ func hostOf(raw string) string {
 
 // ids runs a query of one integer column on the readers.
 func (s *Store) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := s.R.QueryContext(ctx, q, args...)
+	return s.idsOn(ctx, s.R, q, args...)
+}
+
+// idsTx is ids inside a transaction.
+func (s *Store) idsTx(ctx context.Context, t *sql.Tx, q string, args ...any) ([]int64, error) {
+	return s.idsOn(ctx, t, q, args...)
+}
+
+func (s *Store) idsOn(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q string, args ...any) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

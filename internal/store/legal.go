@@ -38,6 +38,9 @@ func (s *Store) InsertLegalRequest(ctx context.Context, q *report.LegalRequest, 
 		string(ids), rawID, at.UTC()}, &id); err != nil {
 		return "", err
 	}
+	if err := s.AddMailEventTx(ctx, t, MailEvent{Kind: EventLegalReceived, Detail: map[string]any{"legal_id": id}, At: at}); err != nil {
+		return "", err
+	}
 	return pid, t.Commit()
 }
 

@@ -9,12 +9,22 @@ import (
 	"strings"
 )
 
-//go:embed queries*.sql cases.sql staff.sql
+//go:embed *.sql
 var queryFiles embed.FS
 
-// baseQueryFiles hold the statements of both dialects, by subject;
-// queries_<dialect>.sql overrides some by name.
-var baseQueryFiles = []string{"queries.sql", "cases.sql", "staff.sql"}
+// baseQueryFiles hold the statements of both dialects, one file per
+// subject (every *.sql but the overrides); queries_<dialect>.sql
+// overrides some by name.
+func baseQueryFiles() []string {
+	ents, _ := queryFiles.ReadDir(".")
+	var out []string
+	for _, e := range ents {
+		if n := e.Name(); n != "queries_sqlite.sql" && n != "queries_postgres.sql" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
 
 // parseQueries splits a SQL file on "-- name: X" markers.
 func parseQueries(text string) map[string]string {
@@ -47,7 +57,7 @@ func parseQueries(text string) map[string]string {
 
 func loadQueries(dialect string) (map[string]string, error) {
 	q := map[string]string{}
-	for _, name := range baseQueryFiles {
+	for _, name := range baseQueryFiles() {
 		base, err := queryFiles.ReadFile(name)
 		if err != nil {
 			return nil, err

@@ -38,6 +38,11 @@ type Config struct {
 	KeyRatePerSec    float64
 	KeyRateBurst     int
 	DisableRateLimit bool
+	// RelayDelay is how long a message between a reporter and a customer
+	// waits before it is relayed, so an analyst can hold it (default 10m).
+	RelayDelay time.Duration
+	// PortalLoginTTL is how long a customer's magic link works (default 1h).
+	PortalLoginTTL time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -55,6 +60,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.KeyRateBurst == 0 {
 		c.KeyRateBurst = 500
+	}
+	if c.RelayDelay == 0 {
+		c.RelayDelay = 10 * time.Minute
+	}
+	if c.PortalLoginTTL == 0 {
+		c.PortalLoginTTL = time.Hour
 	}
 	return c
 }
@@ -127,6 +138,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /static/style.css", s.handleCSS)
 
 	s.routeConsole(mux, limited)
+	s.routePortal(mux, limited)
+	s.routeStatus(mux, limited)
 
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.Handle("GET /metrics", promhttp.Handler())
