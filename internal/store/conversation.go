@@ -506,3 +506,12 @@ func (s *Store) caseNotified(ctx context.Context, q queryer, caseID int64) (bool
 func (s *Store) CaseNotified(ctx context.Context, caseID int64) (bool, error) {
 	return s.caseNotified(ctx, s.R, caseID)
 }
+
+// AppendAuditTx adds an audit entry inside the caller's transaction (taking
+// the cases lock on PostgreSQL, which orders the chain).
+func (s *Store) AppendAuditTx(ctx context.Context, t *sql.Tx, a Audit) error {
+	if err := s.lockCases(ctx, t); err != nil {
+		return err
+	}
+	return s.appendAudit(ctx, t, a)
+}

@@ -123,6 +123,8 @@ CREATE TABLE portal_tokens (
     revoked_at INTEGER
 );
 CREATE INDEX portal_tokens_account ON portal_tokens (account, kind);
+-- The portal's login form finds an account by its contact address.
+CREATE INDEX accounts_contact ON accounts (lower(CASE WHEN security_email <> '' THEN security_email ELSE email END));
 CREATE TABLE portal_sessions (
     token_hash   BLOB    PRIMARY KEY,
     account      TEXT    NOT NULL,
@@ -155,6 +157,7 @@ CREATE INDEX counter_notices_account ON counter_notices (account);
 DROP TABLE counter_notices;
 DROP TABLE portal_sessions;
 DROP TABLE portal_tokens;
+DROP INDEX accounts_contact;
 DROP TABLE case_messages;
 DELETE FROM consents WHERE report_id IS NULL;
 DROP TABLE status_tokens;
