@@ -63,9 +63,9 @@ func pathOperations(t *testing.T, spec string) map[string][]string {
 // TestRoutesDocumented: every API route the server registers is a path of
 // the description, with its method.
 func TestRoutesDocumented(t *testing.T) {
-	// Routes are registered in server.go and console_routes.go.
+	// Routes are registered in server.go, console_routes.go, status_routes.go and portal_routes.go.
 	var src []byte
-	for _, f := range []string{"../internal/web/server.go", "../internal/web/console_routes.go"} {
+	for _, f := range []string{"../internal/web/server.go", "../internal/web/console_routes.go", "../internal/web/status_routes.go", "../internal/web/portal_routes.go"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 
 	"abusedesk/internal/cases"
 	"abusedesk/internal/jobs"
+	"abusedesk/internal/notify"
+	"abusedesk/internal/outbox"
 	"abusedesk/internal/store"
 )
 
@@ -16,18 +18,49 @@ import (
 // reports into cases, and the periodic jobs (escalation of cases past
 // their deadline, expired sessions).
 type background struct {
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	runner *jobs.Runner
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	runner    *jobs.Runner
+	deliverer *outbox.Deliverer // nil without a relay
+	relay     *outbox.Relay
+	reminders *reminders
 }
+
+// reminders is the periodic reminder job; its notifier is made after the
+// jobs start (it needs the deliverer), so the job waits for it.
+type reminders struct {
+	mu sync.Mutex
+	n  *notify.Notifier
+}
+
+func (r *reminders) set(n *notify.Notifier) {
+	r.mu.Lock()
+	r.n = n
+	r.mu.Unlock()
+}
+
+func (r *reminders) run(ctx context.Context, _ json.RawMessage) error {
+	r.mu.Lock()
+	n := r.n
+	r.mu.Unlock()
+	if n == nil {
+		return nil
+	}
+	_, err := n.Remind(ctx)
+	return err
+}
+
+// notifyEvery is how often mail events and due messages are turned into
+// mails.
+const notifyEvery = time.Second
 
 // groupEvery is how often the grouper looks at its queue: a report shows
 // in its case within about this long.
 const groupEvery = 300 * time.Millisecond
 
-func startBackground(ctx context.Context, st *store.Store, p cases.Policy, now func() time.Time, log *slog.Logger) (*background, error) {
+func startBackground(ctx context.Context, st *store.Store, p cases.Policy, now func() time.Time, log *slog.Logger, mail mailSetup) (*background, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	b := &background{cancel: cancel}
+	b := &background{cancel: cancel, relay: mail.relay}
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
@@ -46,11 +79,37 @@ func startBackground(ctx context.Context, st *store.Store, p cases.Policy, now f
 			}
 		}
 	}()
-	if err := b.startJobs(ctx, st, p, now, log); err != nil {
+	if err := b.startJobs(ctx, st, p, now, log, mail); err != nil {
 		cancel()
 		b.wg.Wait()
 		return nil, err
 	}
+	n := notify.New(st, nil, mail.notify, log)
+	if b.deliverer != nil {
+		n = notify.New(st, b.deliverer, mail.notify, log)
+	} else {
+		log.Warn("no SMTP relay (--smtp-relay): mails are composed and kept in the outbox, not delivered")
+	}
+	n.Now = now
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		t := time.NewTicker(notifyEvery)
+		defer t.Stop()
+		for {
+			if k, err := n.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("composing mails", "err", err)
+			} else if k > 0 {
+				log.Debug("mails queued", "mails", k)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	b.reminders.set(n)
 	return b, nil
 }
 
@@ -62,15 +121,22 @@ func (b *background) stop() {
 	}
 	b.cancel()
 	b.wg.Wait()
+	if b.relay != nil {
+		b.relay.Close()
+	}
 }
 
 // startJobs runs the periodic jobs on River (internal/jobs): durable, and
 // on PostgreSQL run by one instance at a time.
-func (b *background) startJobs(ctx context.Context, st *store.Store, p cases.Policy, now func() time.Time, log *slog.Logger) error {
+func (b *background) startJobs(ctx context.Context, st *store.Store, p cases.Policy, now func() time.Time, log *slog.Logger, mail mailSetup) error {
 	if err := jobs.Migrate(ctx, st); err != nil {
 		return err
 	}
-	r, err := jobs.New(st, jobs.Config{Logger: log})
+	// 32 workers: a delivery job mostly waits on the relay, and River
+	// fetches at most (workers ÷ its fetch cooldown) jobs a second, so
+	// the workers bound the outbox's pace (about 600 mails/s at 32, 80 at 4:
+	// BenchmarkOutboxThroughput).
+	r, err := jobs.New(st, jobs.Config{Logger: log, Workers: 32})
 	if err != nil {
 		return err
 	}
@@ -89,13 +155,31 @@ func (b *background) startJobs(ctx context.Context, st *store.Store, p cases.Pol
 	})
 	r.Periodic("refresh_priorities", 5*time.Minute)
 	r.Handle("expire_sessions", func(ctx context.Context, _ json.RawMessage) error {
-		_, err := st.DeleteExpiredSessions(ctx, now())
+		if _, err := st.DeleteExpiredSessions(ctx, now()); err != nil {
+			return err
+		}
+		_, err := st.DeleteExpiredPortal(ctx, now())
 		return err
 	})
 	r.Periodic("expire_sessions", time.Hour)
+	if mail.relay != nil {
+		b.deliverer = &outbox.Deliverer{Store: st, Relay: mail.relay, Jobs: r, MaxAttempts: mail.maxAttempts, Backoff: mail.backoff, Log: log}
+		b.deliverer.Register()
+	}
+	b.reminders = &reminders{}
+	r.Handle("customer_reminders", b.reminders.run)
+	r.Periodic("customer_reminders", 5*time.Minute)
 	if err := r.Start(ctx); err != nil {
 		return err
 	}
 	b.runner = r
+	if b.deliverer != nil {
+		// Mails queued while no relay was set, or whose job was lost.
+		if n, err := b.deliverer.Kick(ctx); err != nil {
+			log.Error("queueing waiting mails", "err", err)
+		} else if n > 0 {
+			log.Info("mails waiting in the outbox queued for delivery", "mails", n)
+		}
+	}
 	return nil
 }

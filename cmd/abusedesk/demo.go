@@ -15,6 +15,7 @@ import (
 	"abusedesk/internal/demodata"
 	"abusedesk/internal/intake"
 	"abusedesk/internal/inventory"
+	"abusedesk/internal/mailsink"
 	"abusedesk/internal/report"
 	"abusedesk/internal/store"
 )
@@ -33,6 +34,17 @@ func cmdDemo(ctx context.Context, args []string) error {
 	addresses := fs.String("addresses", "300k", "size of the synthetic provider: single addresses with an assignment history (1k starts in a second)")
 	seed := fs.Uint64("seed", 1, "random seed of the synthetic provider")
 	fs.Parse(args)
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if !set["relay-delay"] && os.Getenv("ABUSEDESK_RELAY_DELAY") == "" {
+		f.mail.relayDelay = 5 * time.Second // the demo's conversation moves fast
+	}
+	if !set["mail-domain"] && os.Getenv("ABUSEDESK_MAIL_DOMAIN") == "" {
+		f.mail.domain = "desk.demo.example"
+	}
+	if !set["desk-name"] && os.Getenv("ABUSEDESK_DESK_NAME") == "" {
+		f.mail.desk = "Demo Cloud abuse desk"
+	}
 	n, err := demoCount(*addresses)
 	if err != nil {
 		return fmt.Errorf("--addresses: %w", err)
@@ -83,7 +95,19 @@ func cmdDemo(ctx context.Context, args []string) error {
 	log.Info("synthetic provider imported", "prefixes", s.Prefixes, "accounts", counts.Accounts, "resources", counts.Resources,
 		"assignments", counts.Assignments, "hostnames", counts.Hostnames, "took", took.Round(time.Millisecond))
 	base := "http://" + ln.Addr().String()
-	return run(ctx, log, st, &f, ln, k, func(in *intake.Service) {
+	// Unless a real relay is named, the desk's mails go to an SMTP server
+	// of its own on loopback, readable in the console.
+	var sink *mailsink.Sink
+	sinkNote := "mails go to the relay " + f.mail.relay
+	if f.mail.relay == "" {
+		if sink, err = mailsink.Start("127.0.0.1:0", 5000); err != nil {
+			ln.Close()
+			return err
+		}
+		defer sink.Close()
+		sinkNote = "an SMTP server on " + sink.Addr() + " receives every mail the desk sends"
+	}
+	return run(ctx, log, st, &f, ln, k, sink, func(in *intake.Service) {
 		d, err := seedDemo(ctx, in, base, p)
 		if err != nil {
 			log.Error("demo data", "err", err)
@@ -114,6 +138,9 @@ abusedesk demo — database %s
   cases to look at:
 %s
   staff API          curl -s -H 'Authorization: Bearer %s' '%s/api/v1/cases?ip=%s'
+  demo mailbox       %s/console/sink   (%s: acknowledgements,
+                     notices with the customer's portal link, questions with the reporter's status link)
+  outgoing mail      %s/console/outbox
 
   report form        %s/report        (French: %s/fr/report)
   API description    %s/api/openapi.yaml
@@ -130,7 +157,7 @@ abusedesk demo — database %s
 
 Stop with Ctrl-C.
 `, f.db, *seed, s.Prefixes, s.Accounts, s.Resources, s.Assignments, s.Wider, s.Hostnames, took.Round(time.Millisecond), *seed, n,
-			base, demoAnalyst, demoAdmin, demoPassword, strings.Join(staff.cases, "\n"), staff.token, base, staff.ip,
+			base, demoAnalyst, demoAdmin, demoPassword, strings.Join(staff.cases, "\n"), staff.token, base, staff.ip, base, sinkNote, base,
 			base, base, base, base, base, strings.Join(d.links, "\n"), who.String(),
 			base, d.try.Addr, d.try.Time.Format(time.RFC3339), d.try.Addr)
 	})

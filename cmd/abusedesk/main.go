@@ -8,6 +8,7 @@
 //	abusedesk user add [--db …] --role analyst|admin EMAIL          a staff account (console, staff API)
 //	abusedesk token add [--db …] EMAIL                              a bearer token for the staff API (/api/v1/cases…)
 //	abusedesk token add --system [--db …] NAME                      a bearer token for an inventory feed
+//	abusedesk customer key|link [--db …] ACCOUNT                     a portal API key, a portal login link (support)
 //	abusedesk audit verify [--db …]                                 check the audit trail's hash chain
 //	abusedesk import ranges|inventory [--db …] FILE                 the address space, the inventory
 //	abusedesk attribute [--db …] IP|URL TIME                        who held it then, as JSON
@@ -41,6 +42,8 @@ usage:
   abusedesk user add [--db FILE|postgres://URL] --role analyst|admin [--name N] [--lang en|fr] [--reset] EMAIL
   abusedesk token add [--db FILE|postgres://URL] EMAIL
   abusedesk token add --system [--scope inventory] [--db FILE|postgres://URL] NAME
+  abusedesk customer key  [--db FILE|postgres://URL] [--label L] ACCOUNT
+  abusedesk customer link [--db FILE|postgres://URL] [--base-url URL] [--ttl 1h] ACCOUNT
   abusedesk audit verify [--db FILE|postgres://URL]
   abusedesk import ranges|inventory [--db FILE|postgres://URL] FILE
   abusedesk attribute [--db FILE|postgres://URL] IP|URL TIME
@@ -80,6 +83,8 @@ func main() {
 		err = cmdImport(ctx, args)
 	case "user":
 		err = cmdUser(ctx, args)
+	case "customer":
+		err = cmdCustomer(ctx, args)
 	case "audit":
 		err = cmdAudit(ctx, args)
 	case "attribute":

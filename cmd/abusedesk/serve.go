@@ -18,6 +18,7 @@ import (
 	"abusedesk/internal/intake"
 	"abusedesk/internal/inventory"
 	"abusedesk/internal/jobs"
+	"abusedesk/internal/mailsink"
 	"abusedesk/internal/report"
 	"abusedesk/internal/routing"
 	"abusedesk/internal/store"
@@ -39,6 +40,7 @@ type serverFlags struct {
 	triage, response   string
 	thresholds         string
 	escalationBump     int64
+	mail               mailFlags
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet, defAddr, defDB string) {
@@ -59,6 +61,7 @@ func (f *serverFlags) register(fs *flag.FlagSet, defAddr, defDB string) {
 	fs.StringVar(&f.response, "response-deadlines", env("ABUSEDESK_RESPONSE_DEADLINES", ""), "time a notified customer has to answer, per category, e.g. network=24h,dmca=1d ($ABUSEDESK_RESPONSE_DEADLINES; default network 24h, email 48h, content 48h, dmca 24h)")
 	fs.StringVar(&f.thresholds, "priority-thresholds", env("ABUSEDESK_PRIORITY_THRESHOLDS", ""), "priority score cut-offs of P1,P2,P3 ($ABUSEDESK_PRIORITY_THRESHOLDS; default 70,50,30)")
 	fs.Int64Var(&f.escalationBump, "escalation-bump", envInt("ABUSEDESK_ESCALATION_BUMP", 0), "priority score added when a case is escalated ($ABUSEDESK_ESCALATION_BUMP; default 25)")
+	f.mail.register(fs)
 	fs.StringVar(&f.sendingServiceList, "sending-service-hosts", env("ABUSEDESK_SENDING_SERVICE_HOSTS", strings.Join(report.DefaultSendingServiceHosts, ",")), "comma-separated host suffixes of the provider's email-sending service ($ABUSEDESK_SENDING_SERVICE_HOSTS)")
 }
 
@@ -66,7 +69,7 @@ func (f *serverFlags) webConfig() web.Config {
 	return web.Config{
 		BaseURL: f.baseURL, MaxBodyBytes: f.maxBody,
 		RatePerSecond: f.rate, RateBurst: int(f.burst), KeyRatePerSec: f.keyRate, KeyRateBurst: int(f.keyBurst),
-		DisableRateLimit: f.noRateLimit,
+		DisableRateLimit: f.noRateLimit, RelayDelay: f.mail.relayDelay,
 	}
 }
 
@@ -141,12 +144,12 @@ func cmdServe(ctx context.Context, args []string) error {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	return run(ctx, log, st, &f, ln, nil, nil)
+	return run(ctx, log, st, &f, ln, nil, nil, nil)
 }
 
 // run serves until ctx ends, then stops accepting, lets requests finish and
 // commits what was queued. ready is called once the server is listening.
-func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags, ln net.Listener, inv *inventory.Keeper, ready func(*intake.Service)) error {
+func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags, ln net.Listener, inv *inventory.Keeper, sink *mailsink.Sink, ready func(*intake.Service)) error {
 	rules, err := routing.Load(f.routing)
 	if err != nil {
 		return err
@@ -176,12 +179,23 @@ func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags,
 	w := web.New(f.webConfig(), in, log)
 	w.Inventory = inv
 	w.Policy = policy
-	bg, err := startBackground(ctx, st, policy, in.Now, log)
+	mail, err := f.mail.setup(f.baseURL, ln.Addr().String(), sink)
+	if err != nil {
+		in.Close()
+		return err
+	}
+	bg, err := startBackground(ctx, st, policy, in.Now, log, mail)
 	if err != nil {
 		in.Close()
 		return err
 	}
 	defer bg.stop()
+	if bg.deliverer != nil {
+		w.Mail = bg.deliverer
+	}
+	if sink != nil {
+		w.Sink = sink
+	}
 	srv := &http.Server{
 		Handler:           w.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

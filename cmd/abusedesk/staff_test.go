@@ -23,6 +23,25 @@ func runBin(t *testing.T, bin string, env []string, args ...string) (string, err
 	return string(out), err
 }
 
+// seedProvider imports a provider with one customer address, 203.0.113.7,
+// held by account acct-1001 (French, security contact sec@example.fr).
+func seedProvider(t *testing.T, bin, db string) {
+	t.Helper()
+	dir := t.TempDir()
+	ranges := filepath.Join(dir, "ip-ranges.json")
+	inv := filepath.Join(dir, "inventory.jsonl")
+	os.WriteFile(ranges, []byte(`{"syncToken":"1","createDate":"2026-01-01-00-00-00","prefixes":[{"ip_prefix":"203.0.113.0/24","region":"eu-west-3","service":"EC2","network_border_group":"eu-west-3"}],"ipv6_prefixes":[]}`), 0o644)
+	os.WriteFile(inv, []byte(`{"kind":"account","id":"acct-1001","name":"Example SARL","security_email":"sec@example.fr","email":"owner@example.fr","language":"fr"}
+{"kind":"resource","id":"i-0abc","account":"acct-1001","type":"instance","service":"EC2","region":"eu-west-3"}
+{"kind":"assignment","resource":"i-0abc","prefix":"203.0.113.7/32","from":"2026-01-01T00:00:00Z"}
+`), 0o644)
+	for _, a := range [][]string{{"import", "ranges", "--db", db, ranges}, {"import", "inventory", "--db", db, inv}} {
+		if out, err := runBin(t, bin, nil, a...); err != nil {
+			t.Fatalf("%v: %v\n%s", a, err, out)
+		}
+	}
+}
+
 // TestStaffFlow is the operator's and the analyst's path through the real
 // binary: user add, token add, serve; a report becomes a case found by
 // GET /api/v1/cases?ip=; a notified case escalates by itself when its
@@ -52,19 +71,7 @@ func TestStaffFlow(t *testing.T) {
 		if !strings.HasPrefix(token, "ads_") {
 			t.Fatalf("token %q", token)
 		}
-		dir := t.TempDir()
-		ranges := filepath.Join(dir, "ip-ranges.json")
-		inv := filepath.Join(dir, "inventory.jsonl")
-		os.WriteFile(ranges, []byte(`{"syncToken":"1","createDate":"2026-01-01-00-00-00","prefixes":[{"ip_prefix":"203.0.113.0/24","region":"eu-west-3","service":"EC2","network_border_group":"eu-west-3"}],"ipv6_prefixes":[]}`), 0o644)
-		os.WriteFile(inv, []byte(`{"kind":"account","id":"acct-1001","name":"Example SARL","security_email":"sec@example.fr","email":"owner@example.fr","language":"fr"}
-{"kind":"resource","id":"i-0abc","account":"acct-1001","type":"instance","service":"EC2","region":"eu-west-3"}
-{"kind":"assignment","resource":"i-0abc","prefix":"203.0.113.7/32","from":"2026-01-01T00:00:00Z"}
-`), 0o644)
-		for _, a := range [][]string{{"import", "ranges", "--db", db, ranges}, {"import", "inventory", "--db", db, inv}} {
-			if out, err := runBin(t, bin, nil, a...); err != nil {
-				t.Fatalf("%v: %v\n%s", a, err, out)
-			}
-		}
+		seedProvider(t, bin, db)
 		t.Setenv("ABUSEDESK_ESCALATION_EVERY", "1s")
 		base, _ := startServe(t, bin, db, "--response-deadlines", "network=2s")
 		api := func(method, path, body string) (int, map[string]any) {

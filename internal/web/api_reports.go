@@ -1,7 +1,6 @@
 package web
 
 import (
-	"crypto/subtle"
 	"errors"
 	"io"
 	"mime"
@@ -136,21 +135,15 @@ func statusToken(r *http.Request) string {
 	return ""
 }
 
-// lookupStatus returns the report only for the holder of its token. An
-// unknown id and a wrong token look the same, so ids cannot be probed.
+// lookupStatus returns the report only for the holder of one of its status
+// tokens (the one given at intake or one mailed since). An unknown id and
+// a wrong token look the same, so ids cannot be probed.
 func (s *Server) lookupStatus(r *http.Request) (*store.ReportStatus, error) {
 	tok := statusToken(r)
 	if tok == "" {
 		return nil, store.ErrNotFound
 	}
-	st, err := s.store.ReportByPublicID(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return nil, err
-	}
-	if subtle.ConstantTimeCompare(st.TokenHash, store.HashToken(tok)) != 1 {
-		return nil, store.ErrNotFound
-	}
-	return st, nil
+	return s.store.ReportByStatusToken(r.Context(), r.PathValue("id"), tok)
 }
 
 type statusBody struct {
@@ -165,10 +158,17 @@ type statusBody struct {
 	NotOurs    int    `json:"not_ours"`
 	Channel    string `json:"channel"`
 	ReceivedAt string `json:"received_at"`
+	// Cases the report feeds, as its reporter may see them
+	// (disclosure.View): status, questions, the conversation, the customer
+	// only if it consented, a counter-notice's dates.
+	Cases []statusCaseBody `json:"cases"`
+	// ShareContact: the reporter lets customers see who they are.
+	ShareContact bool `json:"share_contact_with_customer"`
 }
 
-// handleReportStatus is GET /api/v1/reports/{id}: status and outcome, never
-// anything about the customer.
+// handleReportStatus is GET /api/v1/reports/{id}: status and outcome, and
+// the cases the report feeds as its reporter may see them; the customer's
+// identity only when the customer consented, and then audited.
 func (s *Server) handleReportStatus(w http.ResponseWriter, r *http.Request) {
 	st, err := s.lookupStatus(r)
 	if errors.Is(err, store.ErrNotFound) {
@@ -184,6 +184,17 @@ func (s *Server) handleReportStatus(w http.ResponseWriter, r *http.Request) {
 	if st.Outcome != "" {
 		b.Outcome = &st.Outcome
 	}
+	cs, err := s.statusCases(r.Context(), st, "status_api")
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	b.Cases = statusCaseBodies(cs)
+	if b.ShareContact, err = s.store.ReporterConsent(r.Context(), st.ID); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, b)
 }
 

@@ -35,6 +35,15 @@ var consoleFuncs = template.FuncMap{
 	"hours": shortDuration,
 	"add":   func(a, b int) int { return a + b },
 	"list4": func() []int { return []int{1, 2, 3, 4} },
+	"list3": func() []string { return []string{"queued", "sent", "failed"} },
+	"subject": func(raw []byte) string {
+		for _, h := range mailHeader(raw) {
+			if h[0] == "Subject" {
+				return h[1]
+			}
+		}
+		return ""
+	},
 }
 
 // shortDuration words a duration as the queue shows it: 3d, 5h, 20m.
@@ -48,7 +57,10 @@ func shortDuration(d time.Duration) string {
 	if d >= time.Hour {
 		return fmt.Sprintf("%dh", int(d.Hours()))
 	}
-	return fmt.Sprintf("%dm", int(d.Minutes()))
+	if d >= time.Minute {
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%ds", int(d.Seconds()))
 }
 
 // consoleLang is the console's language: ?lang=, else the analyst's own.
@@ -80,7 +92,7 @@ func (s *Server) renderConsole(w http.ResponseWriter, r *http.Request, code int,
 		return
 	}
 	t.Funcs(template.FuncMap{"T": func(key string) string { return s.pages.T(lang, key) }})
-	m := map[string]any{"D": data, "Lang": lang, "Now": s.now(), "Path": r.URL.Path, "URI": r.URL.RequestURI()}
+	m := map[string]any{"D": data, "Lang": lang, "Now": s.now(), "Path": r.URL.Path, "URI": r.URL.RequestURI(), "Sink": s.Sink != nil}
 	if sess := sessionOf(r); sess != nil {
 		m["User"], m["CSRF"] = sess.User, sess.CSRF
 	}

@@ -52,6 +52,7 @@ type casePage struct {
 	Customer  *store.Account
 	Staff     []store.User
 	ExtendMax string
+	Talk      *conversationView
 }
 
 func (s *Server) loadCasePage(r *http.Request, id string) (*casePage, *store.Case, error) {
@@ -110,6 +111,9 @@ func (s *Server) loadCasePage(r *http.Request, id string) (*casePage, *store.Cas
 		p.Timeline = append(p.Timeline, timelineEntry{At: rep.AddedAt, Kind: "report", Report: rep.PublicID, Items: rep.Items, Actor: rep.Channel})
 	}
 	sort.SliceStable(p.Timeline, func(i, j int) bool { return p.Timeline[i].At.Before(p.Timeline[j].At) })
+	if p.Talk, err = s.loadConversation(ctx, c, now); err != nil {
+		return nil, nil, err
+	}
 	return p, c, nil
 }
 

@@ -20,6 +20,12 @@ func (s *Server) routeConsole(mux *http.ServeMux, limited func(string, http.Hand
 	mux.HandleFunc("GET /console/cases/{id}/customer", analyst(s.handleCustomer))
 	mux.HandleFunc("GET /console/dashboard", analyst(s.handleDashboard))
 	mux.HandleFunc("GET /console/admin", s.requireSession(store.RoleAdmin, s.handleAdmin))
+	mux.HandleFunc("POST /console/cases/{id}/messages/{mid}/{decision}", analyst(s.handleMessageDecision))
+	mux.HandleFunc("GET /console/outbox", analyst(s.handleOutbox))
+	mux.HandleFunc("GET /console/outbox/{mid}", analyst(s.handleOutboxMail))
+	mux.HandleFunc("POST /console/outbox/{mid}/retry", analyst(s.handleOutboxRetry))
+	mux.HandleFunc("GET /console/sink", analyst(s.handleSink))
+	mux.HandleFunc("GET /console/sink/{n}", analyst(s.handleSinkMail))
 
 	mux.HandleFunc("GET /api/v1/cases", s.requireStaffToken(s.apiListCases))
 	mux.HandleFunc("POST /api/v1/cases/actions", s.requireStaffToken(s.apiBulkAction))

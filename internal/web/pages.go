@@ -78,13 +78,16 @@ func loadPages() (*pages, error) {
 	}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" || name == "console_layout" {
+		if name == "layout" || name == "console_layout" || name == "portal_layout" {
 			continue
 		}
-		// The staff console's pages have their own layout.
+		// The staff console's pages have their own layout, and so do the
+		// customer portal's.
 		layout := "layout.html"
 		if strings.HasPrefix(name, "console_") {
 			layout = "console_layout.html"
+		} else if strings.HasPrefix(name, "portal_") {
+			layout = "portal_layout.html"
 		}
 		t, err := template.New(layout).Funcs(template.FuncMap{
 			"T":    func(string) string { return "" }, // replaced per request

@@ -5,6 +5,7 @@ package web
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"abusedesk/internal/cases"
 	"abusedesk/internal/intake"
 	"abusedesk/internal/inventory"
+	"abusedesk/internal/mailsink"
 	"abusedesk/internal/report"
 	"abusedesk/internal/store"
 )
@@ -84,6 +86,18 @@ type Server struct {
 	// Policy holds the case rules' numbers (deadlines, priority thresholds).
 	Policy cases.Policy
 
+	// Mail starts the delivery of an outbox mail (a retry from the
+	// console); nil when no relay is configured: mails wait in the outbox.
+	Mail interface {
+		EnqueueTx(ctx context.Context, tx *sql.Tx, id int64) error
+	}
+	// Sink is the demo's in-process SMTP server, whose mails the console
+	// shows; nil otherwise.
+	Sink interface {
+		Messages() []mailsink.Message
+		Message(id int) (mailsink.Message, bool)
+	}
+
 	dash dashCache
 }
 
@@ -131,8 +145,6 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.handleHome)
 	mux.HandleFunc("GET /fr/{$}", s.handleHome)
 	s.routeForm(mux, limited)
-	limited("GET /status/{id}", s.handleStatusPage)
-	limited("GET /fr/status/{id}", s.handleStatusPage)
 	mux.HandleFunc("GET /legal", s.handleLegalPage)
 	mux.HandleFunc("GET /fr/legal", s.handleLegalPage)
 	mux.HandleFunc("GET /static/style.css", s.handleCSS)

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"abusedesk/internal/mailsink"
+	"abusedesk/internal/store"
+)
+
+// TestMailFlow runs the real binary against a real SMTP server on
+// 127.0.0.1 as its relay: a report is acknowledged by mail even though the
+// relay first answers 451 (delivered once, after a retry); notifying the
+// case mails the customer's security contact in French, with a portal
+// link and without the reporter's address; after a restart nothing is
+// sent twice.
+func TestMailFlow(t *testing.T) {
+	bin := binary(t)
+	eachDB(t, "abusedesk_mail", func(t *testing.T, db string) {
+		sink, err := mailsink.Start("127.0.0.1:0", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sink.Close()
+		var refusals atomic.Int32
+		sink.SetReject(func(from string, to []string) *smtp.SMTPError {
+			if refusals.Add(1) == 1 {
+				return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+			}
+			return nil
+		})
+		pw := []string{"ABUSEDESK_PASSWORD=a long enough password"}
+		if out, err := runBin(t, bin, pw, "user", "add", "--db", db, "ana@provider.example"); err != nil {
+			t.Fatalf("user add: %v\n%s", err, out)
+		}
+		out, err := runBin(t, bin, nil, "token", "add", "--db", db, "ana@provider.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := strings.Fields(out)[0]
+		seedProvider(t, bin, db)
+		flags := []string{"--smtp-relay", sink.Addr(), "--smtp-retry-first", "300ms", "--mail-domain", "desk.example", "--base-url", "https://desk.example"}
+		base, cmd := startServe(t, bin, db, flags...)
+		resp, err := http.Post(base+"/api/v1/reports", "application/json", strings.NewReader(`{"type":"network","subtype":"intrusion",
+			"reporter":{"name":"Olga Ops","email":"olga@reporter.example"},"incidents":[{"source_ip":"203.0.113.7","target":"198.51.100.20",
+			"timestamp":"`+time.Now().Add(-time.Hour).Format(time.RFC3339)+`","log":"sshd: Failed password"}]}`))
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("report: %v %v", err, resp.Status)
+		}
+		resp.Body.Close()
+		ack := waitMail(t, sink, func(m mailsink.Message) bool { return has(m.To, "olga@reporter.example") })
+		if !strings.Contains(string(ack.Raw), "https://desk.example/status/R-") {
+			t.Errorf("ack without its status link:\n%s", ack.Raw)
+		}
+		if refusals.Load() < 2 {
+			t.Errorf("the relay was asked %d times: the 451 was not retried", refusals.Load())
+		}
+		// The analyst notifies the customer.
+		var id string
+		for deadline := time.Now().Add(30 * time.Second); id == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			var m map[string]any
+			staffAPI(t, base, token, "GET", "/api/v1/cases?ip=203.0.113.7", "", &m)
+			if list, _ := m["cases"].([]any); len(list) == 1 {
+				id = list[0].(map[string]any)["id"].(string)
+			}
+		}
+		if id == "" {
+			t.Fatal("no case within 30 s")
+		}
+		if code := staffAPI(t, base, token, "POST", "/api/v1/cases/"+id+"/actions", `{"action":"notify"}`, nil); code != 200 {
+			t.Fatalf("notify: %d", code)
+		}
+		notice := waitMail(t, sink, func(m mailsink.Message) bool { return has(m.To, "sec@example.fr") })
+		raw := string(notice.Raw)
+		if !strings.Contains(raw, "Content-Language: fr") || !strings.Contains(raw, "/fr/portal/login/") || !strings.Contains(raw, id) {
+			t.Errorf("notice: not French, or no portal link, or no case id:\n%s", raw)
+		}
+		if strings.Contains(raw, "olga") {
+			t.Errorf("LEAK: the notice names the reporter, who did not consent:\n%s", raw)
+		}
+		sent := sink.Count()
+		// Restart: nothing is sent again.
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		startServe(t, bin, db, flags...)
+		time.Sleep(3 * time.Second)
+		if sink.Count() != sent {
+			t.Errorf("after a restart the relay received %d mails, before %d: a mail was sent twice", sink.Count(), sent)
+		}
+		st, err := store.Open(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		counts, err := st.OutboxCounts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts[store.OutboxSent] != sent || counts[store.OutboxQueued] != 0 || counts[store.OutboxFailed] != 0 {
+			t.Errorf("outbox %v, sink received %d", counts, sent)
+		}
+	})
+}
+
+func has(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// waitMail waits for the first mail the sink received that matches.
+func waitMail(t *testing.T, s *mailsink.Sink, match func(mailsink.Message) bool) mailsink.Message {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		for _, m := range s.Messages() {
+			if match(m) {
+				return m
+			}
+		}
+	}
+	t.Fatalf("no such mail within 30 s; the relay received %d", s.Count())
+	return mailsink.Message{}
+}
+
+func staffAPI(t *testing.T, base, token, method, path, body string, into any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if into != nil {
+		json.NewDecoder(resp.Body).Decode(into)
+	}
+	return resp.StatusCode
+}
