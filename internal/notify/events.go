@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"abusedesk/internal/disclosure"
@@ -229,6 +230,10 @@ func (n *Notifier) toReporters(ctx context.Context, caseID int64, kind, key stri
 	return out, nil
 }
 
+// loginWindow is the shortest interval between two login links to one
+// address.
+const loginWindow = 5 * time.Minute
+
 // portalLogin sends a magic link the customer asked for on the portal.
 func (n *Notifier) portalLogin(ctx context.Context, ev store.MailEvent) ([]pending, error) {
 	account, email := str(ev.Detail["account"]), str(ev.Detail["email"])
@@ -243,7 +248,10 @@ func (n *Notifier) portalLogin(ctx context.Context, ev store.MailEvent) ([]pendi
 	if f, ok := ev.Detail["case_id"].(float64); ok {
 		caseID = int64(f)
 	}
-	return []pending{{key: fmt.Sprintf("login:%d", ev.ID), kind: "customer_login", party: store.PartyCustomer, to: email, lang: l,
+	// One link per address per window: the login form is public, and
+	// asking again and again must not flood a customer's mailbox.
+	window := ev.At.Truncate(loginWindow).Unix()
+	return []pending{{key: fmt.Sprintf("login:%s:%d", strings.ToLower(email), window), kind: "customer_login", party: store.PartyCustomer, to: email, lang: l,
 		link: n.portalLink(account, email, caseID, n.cfg.LoginLink, l)}}, nil
 }
 

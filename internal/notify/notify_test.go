@@ -267,3 +267,38 @@ func TestReminder(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginLinks: a link asked for on the portal is mailed once per
+// address per five minutes, however often the form is sent, and opens the
+// portal for its account.
+func TestLoginLinks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		seed(t, st)
+		at := time.Now()
+		for i := 0; i < 3; i++ {
+			if err := st.AddMailEvent(ctx, store.MailEvent{Kind: store.EventPortalLogin, At: at,
+				Detail: map[string]any{"account": "acct-9", "email": custEmail}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n := notify.New(st, nil, notify.Config{BaseURL: "https://desk.example"}, nil)
+		run(t, n)
+		links := mails(t, st)["customer_login"]
+		if len(links) != 1 || links[0].Recipient != custEmail {
+			t.Fatalf("login mails: %d, want 1 to %s", len(links), custEmail)
+		}
+		body := decoded(t, links[0].Raw)
+		i := strings.Index(body, "/portal/login/")
+		if i < 0 {
+			t.Fatalf("no link:\n%s", body)
+		}
+		tok := strings.Fields(body[i+len("/portal/login/"):])[0]
+		if acct, _, err := st.PortalLoginInfo(ctx, tok, time.Now()); err != nil || acct != "acct-9" {
+			t.Errorf("the mailed link opens %q (%v), want acct-9", acct, err)
+		}
+		if pending, _ := st.PendingMailEvents(ctx); pending != 0 {
+			t.Errorf("%d events left", pending)
+		}
+	})
+}

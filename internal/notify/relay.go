@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"abusedesk/internal/disclosure"
@@ -72,7 +73,11 @@ func (n *Notifier) relay(ctx context.Context, id int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return n.queueMails(ctx, mails, func(ctx context.Context, t *sql.Tx) error {
+	k, err := n.queueMails(ctx, mails, func(ctx context.Context, t *sql.Tx) error {
 		return n.st.MarkMessageRelayedTx(ctx, t, m.ID, n.Now())
 	})
+	if errors.Is(err, store.ErrMessageState) {
+		return 0, nil // held while its mails were composed: none is sent
+	}
+	return k, err
 }

@@ -443,9 +443,19 @@ func (s *Store) decideMessage(ctx context.Context, id int64, actor string, now t
 
 // MarkMessageRelayedTx records, in the transaction that queues the relay
 // mail, that a message went out.
+// It fails with ErrMessageState when the message is no longer pending (an
+// analyst held it meanwhile): the caller rolls back, and nothing is sent.
 func (s *Store) MarkMessageRelayedTx(ctx context.Context, t *sql.Tx, id int64, at time.Time) error {
-	_, err := t.ExecContext(ctx, s.Q("set-message-state"), id, MessageRelayed, nil, "", at.UnixMilli())
-	return err
+	res, err := t.ExecContext(ctx, s.Q("relay-message"), id, at.UnixMilli())
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return ErrMessageState
+	}
+	return nil
 }
 
 // CaseReporter is a report of a case with its reporter, for mails and the

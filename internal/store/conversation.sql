@@ -51,6 +51,10 @@ FROM case_messages WHERE id = $1;
 -- name: due-messages
 SELECT id FROM case_messages WHERE state = 'pending' AND relay_at <= $1 ORDER BY relay_at LIMIT $2;
 
+-- Only a message still pending is relayed: a hold wins over a relay under way.
+-- name: relay-message
+UPDATE case_messages SET state = 'relayed', relay_at = NULL, relayed_at = $2 WHERE id = $1 AND state = 'pending';
+
 -- name: set-message-state
 UPDATE case_messages SET state = $2, relay_at = $3, decided_by = $4, relayed_at = $5 WHERE id = $1;
 
