@@ -32,6 +32,11 @@ type timelineEntry struct {
 	Note   string
 	Seq    int64
 	Hash   string
+	// Repeats counts the identical entries folded into this one (up to
+	// entry LastSeq).
+	Repeats int
+	LastSeq int64
+	raw     string
 }
 
 type evidenceView struct {
@@ -93,7 +98,15 @@ func (s *Server) loadCasePage(r *http.Request, id string) (*casePage, *store.Cas
 		return nil, nil, err
 	}
 	for _, e := range audit {
-		te := timelineEntry{At: e.At, Kind: "audit", Actor: e.Actor, Action: e.Action, Seq: e.Seq}
+		// A customer or reporter who reloads a page naming the other side
+		// discloses again each time (each is audited): the timeline shows
+		// a run of them as one line with its count.
+		if n := len(p.Timeline); n > 0 && e.Action == "disclosed" && p.Timeline[n-1].Action == "disclosed" && p.Timeline[n-1].raw == e.Detail {
+			p.Timeline[n-1].Repeats++
+			p.Timeline[n-1].LastSeq = e.Seq
+			continue
+		}
+		te := timelineEntry{At: e.At, Kind: "audit", Actor: e.Actor, Action: e.Action, Seq: e.Seq, raw: e.Detail}
 		json.Unmarshal([]byte(e.Detail), &te.Detail)
 		if n, ok := te.Detail["note"].(string); ok {
 			te.Note = n

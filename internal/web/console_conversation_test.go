@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"abusedesk/internal/cases"
+	"abusedesk/internal/disclosure"
 	"abusedesk/internal/store"
 	"abusedesk/internal/store/storetest"
 )
@@ -56,7 +57,18 @@ func TestConsoleConversation(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		// Three page views naming the reporter to the customer: three audit
+		// entries, one timeline line.
+		for i := 0; i < 3; i++ {
+			if err := st.AuditDisclosures(ctx, cs.ID, cs.PublicID, "customer:acct-2", "portal",
+				[]disclosure.Disclosure{{Field: disclosure.FieldReporterIdentity, ReportID: 1}}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
 		_, body = get(t, c, srv.URL+"/console/cases/"+id)
+		if strings.Count(body, "identity disclosed") != 1 || !strings.Contains(body, "×3") {
+			t.Errorf("three identical disclosures are not one timeline line ×3")
+		}
 		if strings.Contains(body, "<script>alert") || !strings.Contains(body, "&lt;script&gt;alert") {
 			t.Error("the customer's message is not escaped on the case page")
 		}
