@@ -48,8 +48,11 @@ func cmdBench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "scan" {
 		return cmdBenchScan(ctx, args[1:])
 	}
+	if len(args) > 0 && args[0] == "mail" {
+		return cmdBenchMail(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "csv" {
-		return errors.New("usage: abusedesk bench csv [--rows 100000,1000000] [--db postgres://…]\n       abusedesk bench console [--db FILE] [--cases 1M] [--reports 5M]\n       abusedesk bench scan [--size 1GB]\n(the JSON intake benchmark is bench/json.sh, which drives wrk)")
+		return errors.New("usage: abusedesk bench csv [--rows 100000,1000000] [--db postgres://…]\n       abusedesk bench console [--db FILE] [--cases 1M] [--reports 5M]\n       abusedesk bench scan [--size 1GB]\n       abusedesk bench mail [--mails 5000] [--db postgres://…]\n(the JSON intake benchmark is bench/json.sh, which drives wrk)")
 	}
 	fs := flag.NewFlagSet("bench csv", flag.ExitOnError)
 	rowsFlag := fs.String("rows", "100000,1000000", "comma-separated row counts to run")

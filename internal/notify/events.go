@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -14,9 +13,9 @@ import (
 	"abusedesk/internal/store"
 )
 
-// handle composes the mails of one event and deletes it, in one
-// transaction.
-func (n *Notifier) handle(ctx context.Context, ev store.MailEvent) (int, error) {
+// compose reads what the mails of one event need and returns them, not yet
+// queued (their links are made in the queueing transaction).
+func (n *Notifier) compose(ctx context.Context, ev store.MailEvent) ([]pending, error) {
 	var mails []pending
 	var err error
 	key := func(s string) string { return fmt.Sprintf("%s:%d", s, ev.ID) }
@@ -54,12 +53,7 @@ func (n *Notifier) handle(ctx context.Context, ev store.MailEvent) (int, error) 
 	default:
 		n.log.Warn("unknown mail event, dropped", "kind", ev.Kind, "id", ev.ID)
 	}
-	if err != nil {
-		return 0, err
-	}
-	return n.queueMails(ctx, mails, func(ctx context.Context, t *sql.Tx) error {
-		return n.st.DeleteMailEventTx(ctx, t, ev.ID)
-	})
+	return mails, err
 }
 
 func str(v any) string {

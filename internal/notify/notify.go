@@ -91,26 +91,86 @@ func New(st *store.Store, queue Queue, cfg Config, log *slog.Logger) *Notifier {
 	return &Notifier{st: st, queue: queue, cfg: cfg.withDefaults(), log: log.With("component", "notify"), Now: time.Now}
 }
 
+// eventBatch is how many events share one transaction: on SQLite each
+// commit waits for the disk, so a burst of acknowledgements is written in
+// batches.
+const eventBatch = 100
+
 // Run handles every pending event, relays due messages and returns how many
 // mails it queued. Several instances may run it: the dedupe keys keep one
-// mail per occasion.
+// mail per occasion. An event that cannot be handled is logged and left
+// for the next run; it does not hold up the others.
 func (n *Notifier) Run(ctx context.Context) (int, error) {
 	total := 0
+	var after int64
 	for {
-		evs, err := n.st.MailEvents(ctx, 100)
-		if err != nil || len(evs) == 0 {
+		evs, err := n.st.MailEvents(ctx, after, eventBatch)
+		if err != nil {
+			return total, err
+		}
+		if len(evs) == 0 {
 			break
 		}
-		for _, ev := range evs {
-			k, err := n.handle(ctx, ev)
-			if err != nil {
-				return total, fmt.Errorf("mail event %d (%s): %w", ev.ID, ev.Kind, err)
-			}
-			total += k
+		after = evs[len(evs)-1].ID
+		k, err := n.handleBatch(ctx, evs)
+		total += k
+		if err != nil {
+			return total, err
 		}
 	}
 	k, err := n.RelayDue(ctx)
 	return total + k, err
+}
+
+// handleBatch composes the events' mails, then queues them and deletes the
+// events in one transaction; if that fails, each event in its own.
+func (n *Notifier) handleBatch(ctx context.Context, evs []store.MailEvent) (int, error) {
+	type composed struct {
+		ev    store.MailEvent
+		mails []pending
+	}
+	var all []composed
+	for _, ev := range evs {
+		mails, err := n.compose(ctx, ev)
+		if err != nil {
+			n.log.Error("composing the mails of an event; retried later", "event", ev.ID, "kind", ev.Kind, "err", err)
+			continue
+		}
+		all = append(all, composed{ev, mails})
+	}
+	queue := func(cs []composed) (int, error) {
+		t, err := n.st.W.BeginTx(ctx, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer t.Rollback()
+		total := 0
+		for _, c := range cs {
+			k, err := n.queueMailsTx(ctx, t, c.mails)
+			if err != nil {
+				return 0, fmt.Errorf("mail event %d (%s): %w", c.ev.ID, c.ev.Kind, err)
+			}
+			if err := n.st.DeleteMailEventTx(ctx, t, c.ev.ID); err != nil {
+				return 0, err
+			}
+			total += k
+		}
+		return total, t.Commit()
+	}
+	k, err := queue(all)
+	if err == nil || len(all) == 1 || ctx.Err() != nil {
+		return k, err
+	}
+	total := 0
+	for _, c := range all {
+		k, err := queue([]composed{c})
+		if err != nil {
+			n.log.Error("queueing the mails of an event; retried later", "event", c.ev.ID, "kind", c.ev.Kind, "err", err)
+			continue
+		}
+		total += k
+	}
+	return total, nil
 }
 
 // pending is a mail composed but not yet queued.
@@ -138,6 +198,20 @@ func (n *Notifier) queueMails(ctx context.Context, mails []pending, also func(co
 		return 0, err
 	}
 	defer t.Rollback()
+	queued, err := n.queueMailsTx(ctx, t, mails)
+	if err != nil {
+		return 0, err
+	}
+	if also != nil {
+		if err := also(ctx, t); err != nil {
+			return 0, err
+		}
+	}
+	return queued, t.Commit()
+}
+
+// queueMailsTx composes and queues mails inside t.
+func (n *Notifier) queueMailsTx(ctx context.Context, t *sql.Tx, mails []pending) (int, error) {
 	now := n.Now()
 	queued := 0
 	for _, p := range mails {
@@ -192,12 +266,7 @@ func (n *Notifier) queueMails(ctx context.Context, mails []pending, also func(co
 			}
 		}
 	}
-	if also != nil {
-		if err := also(ctx, t); err != nil {
-			return 0, err
-		}
-	}
-	return queued, t.Commit()
+	return queued, nil
 }
 
 // auditTx records an identity a mail discloses.

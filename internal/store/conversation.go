@@ -76,9 +76,9 @@ func (s *Store) addMailEvent(ctx context.Context, t execer, ev MailEvent) error 
 	return t.exec(ctx, s.Q("insert-mail-event"), ev.Kind, idOrNil(ev.CaseID), idOrNil(ev.ReportID), string(detail), ev.At.UnixMilli())
 }
 
-// MailEvents reads the oldest pending events.
-func (s *Store) MailEvents(ctx context.Context, limit int) ([]MailEvent, error) {
-	rows, err := s.W.QueryContext(ctx, s.Q("mail-events"), limit)
+// MailEvents reads the oldest pending events after id after.
+func (s *Store) MailEvents(ctx context.Context, after int64, limit int) ([]MailEvent, error) {
+	rows, err := s.W.QueryContext(ctx, s.Q("mail-events"), after, limit)
 	if err != nil {
 		return nil, err
 	}

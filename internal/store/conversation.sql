@@ -6,7 +6,7 @@
 INSERT INTO mail_events (kind, case_id, report_id, detail, created_at) VALUES ($1, $2, $3, $4, $5);
 
 -- name: mail-events
-SELECT id, kind, case_id, report_id, detail, created_at FROM mail_events ORDER BY id LIMIT $1;
+SELECT id, kind, case_id, report_id, detail, created_at FROM mail_events WHERE id > $1 ORDER BY id LIMIT $2;
 
 -- name: delete-mail-event
 DELETE FROM mail_events WHERE id = $1;
