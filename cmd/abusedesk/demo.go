@@ -254,7 +254,9 @@ func seedDemo(ctx context.Context, in *intake.Service, base string, p *demodata.
 	out.try = d.assigned6
 	for _, r := range samples {
 		raw, _ := json.Marshal(r)
-		rc, es, err := in.Submit(ctx, intake.Submission{Report: r, Channel: intake.ChannelAPI, Raw: raw, ContentType: "application/json"})
+		// As if sent with the web form: their reporters get an
+		// acknowledgement by mail, which the demo mailbox shows.
+		rc, es, err := in.Submit(ctx, intake.Submission{Report: r, Channel: intake.ChannelForm, Raw: raw, ContentType: "application/json"})
 		if err != nil {
 			return out, err
 		}

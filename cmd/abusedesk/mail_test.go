@@ -17,11 +17,11 @@ import (
 )
 
 // TestMailFlow runs the real binary against a real SMTP server on
-// 127.0.0.1 as its relay: a report is acknowledged by mail even though the
-// relay first answers 451 (delivered once, after a retry); notifying the
-// case mails the customer's security contact in French, with a portal
-// link and without the reporter's address; after a restart nothing is
-// sent twice.
+// 127.0.0.1 as its relay: notifying a case mails the customer's security
+// contact in French, with a portal link and without the reporter's
+// address, even though the relay first answers 451 (delivered once, after
+// a retry); a question reaches the reporter with a status link; after a
+// restart nothing is sent twice.
 func TestMailFlow(t *testing.T) {
 	bin := binary(t)
 	eachDB(t, "abusedesk_mail", func(t *testing.T, db string) {
@@ -56,13 +56,6 @@ func TestMailFlow(t *testing.T) {
 			t.Fatalf("report: %v %v", err, resp.Status)
 		}
 		resp.Body.Close()
-		ack := waitMail(t, sink, func(m mailsink.Message) bool { return has(m.To, "olga@reporter.example") })
-		if !strings.Contains(string(ack.Raw), "https://desk.example/status/R-") {
-			t.Errorf("ack without its status link:\n%s", ack.Raw)
-		}
-		if refusals.Load() < 2 {
-			t.Errorf("the relay was asked %d times: the 451 was not retried", refusals.Load())
-		}
 		// The analyst notifies the customer.
 		var id string
 		for deadline := time.Now().Add(30 * time.Second); id == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -79,12 +72,24 @@ func TestMailFlow(t *testing.T) {
 			t.Fatalf("notify: %d", code)
 		}
 		notice := waitMail(t, sink, func(m mailsink.Message) bool { return has(m.To, "sec@example.fr") })
+		if refusals.Load() < 2 {
+			t.Errorf("the relay was asked %d times: the 451 was not retried", refusals.Load())
+		}
 		raw := string(notice.Raw)
 		if !strings.Contains(raw, "Content-Language: fr") || !strings.Contains(raw, "/fr/portal/login/") || !strings.Contains(raw, id) {
 			t.Errorf("notice: not French, or no portal link, or no case id:\n%s", raw)
 		}
 		if strings.Contains(raw, "olga") {
 			t.Errorf("LEAK: the notice names the reporter, who did not consent:\n%s", raw)
+		}
+		// The analyst asks the reporter: the question and a status link
+		// reach them (a program's API report has no acknowledgement mail).
+		if code := staffAPI(t, base, token, "POST", "/api/v1/cases/"+id+"/actions", `{"action":"request_info","note":"Which port?"}`, nil); code != 200 {
+			t.Fatalf("request_info: %d", code)
+		}
+		ask := waitMail(t, sink, func(m mailsink.Message) bool { return has(m.To, "olga@reporter.example") })
+		if raw := string(ask.Raw); !strings.Contains(raw, "https://desk.example/status/R-") || strings.Contains(raw, "Example SARL") {
+			t.Errorf("question without its status link, or naming the customer:\n%s", raw)
 		}
 		sent := sink.Count()
 		// Restart: nothing is sent again.

@@ -23,7 +23,11 @@ const (
 // seed stores an account and two reports about one of its servers (the
 // first reporter agrees to be named to the customer, the second does not),
 // groups them into a case and returns it.
-func seed(t *testing.T, st *store.Store) *store.Case {
+func seed(t *testing.T, st *store.Store) *store.Case { return seedVia(t, st, "form") }
+
+// seedVia is seed with the reports' channel (only the web form's get an
+// acknowledgement by mail).
+func seedVia(t *testing.T, st *store.Store, channel string) *store.Case {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := st.W.ExecContext(ctx, `INSERT INTO accounts (ext_id, name, security_email, email, language) VALUES ($1, $2, $3, $4, $5)`,
@@ -46,7 +50,7 @@ func seed(t *testing.T, st *store.Store) *store.Case {
 			t.Fatal(es)
 		}
 		r.Incidents[0].Attribution = report.Attribution{Verdict: "assigned", Account: "acct-9", Resource: "i-0notify"}
-		if _, err := st.InsertReport(ctx, &store.NewReport{Report: r, Channel: "api", Raw: []byte("{}"), ContentType: "application/json", ReceivedAt: now}); err != nil {
+		if _, err := st.InsertReport(ctx, &store.NewReport{Report: r, Channel: channel, Raw: []byte("{}"), ContentType: "application/json", ReceivedAt: now}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -240,6 +244,24 @@ func TestConversation(t *testing.T) {
 		}
 		if n, _, err := st.VerifyAudit(ctx); err != nil {
 			t.Fatalf("audit chain after %d entries: %v", n, err)
+		}
+	})
+}
+
+// TestNoAckForPrograms: a report sent through the API gets its receipt in
+// the HTTP answer, not by mail; later mails (a question) still reach it.
+func TestNoAckForPrograms(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		c := seedVia(t, st, "api")
+		n := notify.New(st, nil, notify.Config{}, nil)
+		if k := run(t, n); k != 0 {
+			t.Fatalf("API reports acknowledged by %d mails", k)
+		}
+		if _, _, err := st.ApplyCase(context.Background(), c.PublicID, "a", cases.Command{Action: cases.RequestInfo, Note: "When?"}, cases.DefaultPolicy(), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if k := run(t, n); k != 2 {
+			t.Fatalf("questions to API reporters: %d mails, want 2", k)
 		}
 	})
 }

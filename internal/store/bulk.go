@@ -182,7 +182,7 @@ func (s *Store) insertBulkSQLite(ctx context.Context, nb *NewBulk, src IncidentS
 	}
 	rep := *nb.Report
 	fin := s.bulkFinish(nb, &rep)
-	if err := s.queueForCases(ctx, t, res.ID, fin.Group); err != nil {
+	if err := s.queueForCases(ctx, t, res.ID, fin.Group, nb.Channel); err != nil {
 		return res, err
 	}
 	nr := &NewReport{Report: &rep, Channel: nb.Channel, ReceivedAt: at}
@@ -484,7 +484,7 @@ func (s *Store) bulkTail(ctx context.Context, t tx, nb *NewBulk, res *BulkResult
 	if err := t.exec(ctx, s.Q("finish-bulk-report"), res.ID, res.Accepted, fin.NotOurs, fin.Lane, outcomeOrNil(fin.Outcome), fin.Rule); err != nil {
 		return err
 	}
-	if err := s.queueForCases(ctx, t, res.ID, fin.Group); err != nil {
+	if err := s.queueForCases(ctx, t, res.ID, fin.Group, nb.Channel); err != nil {
 		return err
 	}
 	return s.bulkSession(ctx, t, nb, res, rejects)

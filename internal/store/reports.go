@@ -108,7 +108,7 @@ func (s *Store) insertReport(ctx context.Context, t tx, nr *NewReport) (Receipt,
 	if err := s.insertItems(ctx, t, rc.ID, first, r); err != nil {
 		return rc, err
 	}
-	if err := s.queueForCases(ctx, t, rc.ID, hasAssigned(r)); err != nil {
+	if err := s.queueForCases(ctx, t, rc.ID, hasAssigned(r), nr.Channel); err != nil {
 		return rc, err
 	}
 	if err := s.recordConsent(ctx, t, rc.ID, r.ShareContactWithCustomer, nr.Channel, at); err != nil {
