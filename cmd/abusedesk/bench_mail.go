@@ -44,7 +44,7 @@ func cmdBenchMail(ctx context.Context, args []string) error {
 		if es := (&report.Validator{}).Validate(r); len(es) > 0 {
 			return es
 		}
-		if _, err := st.InsertReport(ctx, &store.NewReport{Report: r, Channel: "api", Raw: []byte("{}"), ContentType: "application/json", ReceivedAt: now}); err != nil {
+		if _, err := st.InsertReport(ctx, &store.NewReport{Report: r, Channel: "form", Raw: []byte("{}"), ContentType: "application/json", ReceivedAt: now}); err != nil {
 			return err
 		}
 	}

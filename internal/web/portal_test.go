@@ -157,7 +157,7 @@ func TestPortalLoginAndCases(t *testing.T) {
 		// The billing address is not the contact: acct-1 has a security contact.
 		postForm(t, c, f.srv.URL+"/portal/login", url.Values{"email": {"billing@acct1.example"}})
 		postForm(t, c, f.srv.URL+"/fr/portal/login", url.Values{"email": {"owner@acct2.example"}})
-		evs, _ := st.MailEvents(ctx, 100)
+		evs, _ := st.MailEvents(ctx, 0, 100)
 		var logins []string
 		for _, ev := range evs {
 			if ev.Kind == store.EventPortalLogin {
@@ -459,7 +459,7 @@ func TestPortalCounterNotice(t *testing.T) {
 			!strings.Contains(body, "waiting: the law") {
 			t.Error("the case page lacks the restore window")
 		}
-		evs, _ := st.MailEvents(ctx, 100)
+		evs, _ := st.MailEvents(ctx, 0, 100)
 		found := false
 		for _, ev := range evs {
 			found = found || (ev.Kind == store.EventCounterNotice && ev.CaseID == dc.ID)
