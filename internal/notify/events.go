@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -281,6 +282,9 @@ func (n *Notifier) counterNotice(ctx context.Context, ev store.MailEvent) ([]pen
 	for i := range mails {
 		mails[i].data.CounterNotice = cn.Text(mails[i].lang)
 		mails[i].disclosed = append(mails[i].disclosed, disclosure.Disclosure{Field: disclosure.FieldCustomerIdentity})
+		mails[i].queued = func(ctx context.Context, t *sql.Tx) error {
+			return n.st.SetCounterNoticeForwardedTx(ctx, t, row.ID, n.Now())
+		}
 	}
 	return mails, nil
 }

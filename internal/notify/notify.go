@@ -188,6 +188,9 @@ type pending struct {
 	casePub   string
 	// token makes a link inside the transaction (status or portal link).
 	link func(ctx context.Context, t *sql.Tx, d *outbox.Data) error
+	// queued, if set, records in the same transaction that the mail is
+	// queued (a counter-notice forwarded).
+	queued func(ctx context.Context, t *sql.Tx) error
 }
 
 // queue writes mails in one transaction with what else must go with them
@@ -260,6 +263,11 @@ func (n *Notifier) queueMailsTx(ctx context.Context, t *sql.Tx, mails []pending)
 			}
 		}
 		queued++
+		if p.queued != nil {
+			if err := p.queued(ctx, t); err != nil {
+				return 0, err
+			}
+		}
 		for _, ds := range p.disclosed {
 			if err := n.auditTx(ctx, t, p, ds, now); err != nil {
 				return 0, err

@@ -73,6 +73,13 @@ func (s *Store) SetCounterNoticeForwarded(ctx context.Context, id int64, at time
 	return cnAffected(res, err)
 }
 
+// SetCounterNoticeForwardedTx is SetCounterNoticeForwarded inside the
+// transaction that queues the forwarding mails.
+func (s *Store) SetCounterNoticeForwardedTx(ctx context.Context, t *sql.Tx, id int64, at time.Time) error {
+	res, err := t.ExecContext(ctx, s.Q("set-counter-notice-forwarded"), id, at.UnixMilli())
+	return cnAffected(res, err)
+}
+
 // RecordCourtActionTx records, in the caller's transaction, that the
 // designated agent received notice of an action seeking a court order
 // against the subscriber: it ends the restore window of the case's open
