@@ -269,12 +269,12 @@ func (d *Deliverer) deliver(ctx context.Context, m *store.OutboxMail) error {
 	case permanent:
 		log.Warn("mail refused by the relay", "error", msg)
 		return d.Store.MarkOutboxFailed(ctx, m.ID, attempt, code, msg, at)
-	case attempt >= d.maxAttempts():
+	case attempt-m.RoundStart >= d.maxAttempts():
 		log.Warn("mail not delivered; giving up", "error", msg)
 		return d.Store.MarkOutboxFailed(ctx, m.ID, attempt, code,
-			fmt.Sprintf("gave up after %d attempts: %s", attempt, msg), at)
+			fmt.Sprintf("gave up after %d attempts: %s", attempt-m.RoundStart, msg), at)
 	}
-	next := at.Add(d.backoff(attempt))
+	next := at.Add(d.backoff(attempt - m.RoundStart))
 	log.Info("mail deferred", "error", msg, "next", next)
 	// The deferral and the next attempt's job commit together. Before the
 	// commit, a crash leaves the mail claimed: it is due again when the

@@ -306,6 +306,29 @@ func TestDeliverGivesUp(t *testing.T) {
 		if a := attempts(t, st, id); a != "1:deferred:451 2:failed:451" {
 			t.Errorf("attempts %s", a)
 		}
+		// Queued again from the console: a fresh round of attempts, its
+		// history kept.
+		ctx := context.Background()
+		tx, err := st.W.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RequeueOutboxTx(ctx, tx, id, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.EnqueueTx(ctx, tx, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the second round to fail", func() bool {
+			m, err := st.OutboxByID(ctx, id)
+			return err == nil && m.State == store.OutboxFailed && m.Attempts == 4
+		})
+		if a := attempts(t, st, id); a != "1:deferred:451 2:failed:451 3:deferred:451 4:failed:451" {
+			t.Errorf("attempts after a retry %s", a)
+		}
 	})
 }
 

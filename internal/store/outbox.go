@@ -41,6 +41,9 @@ type OutboxMail struct {
 	Raw        []byte
 	State      string
 	Attempts   int
+	// RoundStart is Attempts when the mail was last queued again from the
+	// console: the attempts of the current round are Attempts-RoundStart.
+	RoundStart int
 	LastError  string
 
 	NextAttemptAt time.Time // zero = NULL
@@ -118,7 +121,7 @@ func scanOutbox(row interface{ Scan(...any) error }, withRaw bool) (*OutboxMail,
 	if withRaw {
 		dest = append(dest, &m.Raw)
 	}
-	dest = append(dest, &m.State, &m.Attempts, &m.LastError, &next, &created, &sentAt)
+	dest = append(dest, &m.State, &m.Attempts, &m.RoundStart, &m.LastError, &next, &created, &sentAt)
 	if err := row.Scan(dest...); err != nil {
 		if isNoRows(err) {
 			return nil, ErrNotFound
@@ -319,7 +322,8 @@ func (s *Store) MarkOutboxFailed(ctx context.Context, id int64, attempt int, cod
 }
 
 // RequeueOutboxTx puts a failed mail back in the queue, due at once (the
-// console's "retry"); its attempts so far are kept. The caller enqueues its
+// console's "retry"), for a fresh round of attempts (the attempts so far
+// stay in its history). The caller enqueues its
 // job in the same transaction. A mail that is not failed is ErrNotFound.
 func (s *Store) RequeueOutboxTx(ctx context.Context, tx *sql.Tx, id int64, at time.Time) error {
 	res, err := s.outboxExec(ctx, tx, s.Q("outbox-requeue"), id, at.UnixMilli())

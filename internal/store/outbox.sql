@@ -10,19 +10,19 @@ ON CONFLICT (dedupe_key) DO NOTHING RETURNING id;
 
 -- name: outbox-by-id
 SELECT id, message_id, dedupe_key, kind, case_id, report_id, party, recipient, mail_from, subject, language, reply_token,
-    raw, state, attempts, last_error, next_attempt_at, created_at, sent_at
+    raw, state, attempts, round_start, last_error, next_attempt_at, created_at, sent_at
 FROM outbox WHERE id = $1;
 
 -- name: outbox-by-reply-token
 SELECT id, message_id, dedupe_key, kind, case_id, report_id, party, recipient, mail_from, subject, language, reply_token,
-    raw, state, attempts, last_error, next_attempt_at, created_at, sent_at
+    raw, state, attempts, round_start, last_error, next_attempt_at, created_at, sent_at
 FROM outbox WHERE reply_token = $1;
 
 -- The list leaves raw out: a page of the console needs no bodies. The
 -- conditions and the order are added by ListOutbox.
 -- name: outbox-list
 SELECT id, message_id, dedupe_key, kind, case_id, report_id, party, recipient, mail_from, subject, language, reply_token,
-    state, attempts, last_error, next_attempt_at, created_at, sent_at
+    state, attempts, round_start, last_error, next_attempt_at, created_at, sent_at
 FROM outbox
 
 -- A worker takes the mail for one attempt: only if it is still queued, due,
@@ -49,7 +49,7 @@ UPDATE outbox SET state = 'failed', attempts = $2, last_error = $3, next_attempt
 WHERE id = $1 AND state = 'queued';
 
 -- name: outbox-requeue
-UPDATE outbox SET state = 'queued', next_attempt_at = $2 WHERE id = $1 AND state = 'failed';
+UPDATE outbox SET state = 'queued', next_attempt_at = $2, round_start = attempts WHERE id = $1 AND state = 'failed';
 
 -- name: outbox-attempts
 SELECT attempt, at, result, code, detail FROM outbox_attempts WHERE outbox_id = $1 ORDER BY attempt;

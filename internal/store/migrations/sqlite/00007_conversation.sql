@@ -17,6 +17,8 @@ CREATE TABLE mail_events (
 -- The outbox: every mail, composed once, kept as its raw RFC 5322 bytes.
 -- state: queued (waiting or retrying), sent, failed (permanent, or out of
 -- attempts). dedupe_key makes composing idempotent: one mail per occasion.
+-- round_start is attempts when the mail was last queued again from the
+-- console: a retry starts a fresh round of attempts.
 -- reply_token is the +TOKEN of the mail's Reply-To (abuse+TOKEN@domain):
 -- it names the case and the recipient when a reply comes back.
 CREATE TABLE outbox (
@@ -35,6 +37,7 @@ CREATE TABLE outbox (
     raw             BLOB    NOT NULL,
     state           TEXT    NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
+    round_start     INTEGER NOT NULL DEFAULT 0,
     last_error      TEXT    NOT NULL DEFAULT '',
     next_attempt_at INTEGER,
     created_at      INTEGER NOT NULL,
