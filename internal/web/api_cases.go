@@ -85,6 +85,35 @@ type caseDetailJSON struct {
 	Reports  []caseReportJSON `json:"linked_reports"`
 	Evidence []evidenceJSON   `json:"evidence"`
 	Timeline []timelineJSON   `json:"timeline"`
+	// The conversation, as disclosure.View gives it to staff.
+	Messages        []staffMessageJSON `json:"messages"`
+	CustomerConsent bool               `json:"customer_shares_identity"`
+	Mails           []staffMailJSON    `json:"mails"`
+}
+
+type staffMessageJSON struct {
+	ID         int64     `json:"id"`
+	Report     int64     `json:"report_id,omitempty"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	Kind       string    `json:"kind"`
+	Text       string    `json:"text"`
+	State      string    `json:"state"`
+	At         time.Time `json:"at"`
+	HoldURL    string    `json:"hold_url,omitempty"`
+	ReleaseURL string    `json:"release_url,omitempty"`
+}
+
+type staffMailJSON struct {
+	ID        int64      `json:"id"`
+	Kind      string     `json:"kind"`
+	To        string     `json:"to"`
+	Party     string     `json:"party"`
+	State     string     `json:"state"`
+	Attempts  int        `json:"attempts"`
+	LastError string     `json:"last_error,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	SentAt    *time.Time `json:"sent_at,omitempty"`
 }
 
 type caseReportJSON struct {
@@ -143,7 +172,59 @@ func (s *Server) apiGetCase(w http.ResponseWriter, r *http.Request, u *store.Use
 	for _, t := range p.Timeline {
 		out.Timeline = append(out.Timeline, timelineJSON{At: t.At, Kind: t.Kind, Actor: t.Actor, Action: t.Action, Report: t.Report, Note: t.Note, Detail: t.Detail, Seq: t.Seq})
 	}
+	out.Messages, out.Mails = []staffMessageJSON{}, []staffMailJSON{}
+	if p.Talk != nil {
+		out.CustomerConsent = p.Talk.CustomerNamed
+		for _, m := range p.Talk.Case.Messages {
+			j := staffMessageJSON{ID: m.ID, Report: m.ReportID, From: m.Sender, To: m.Recipient, Kind: m.Kind, Text: m.Body, State: m.State, At: m.At}
+			base := "/api/v1/cases/" + c.PublicID + "/messages/" + strconv.FormatInt(m.ID, 10)
+			switch m.State {
+			case store.MessagePending:
+				j.HoldURL = base + "/hold"
+			case store.MessageHeld:
+				j.ReleaseURL = base + "/release"
+			}
+			out.Messages = append(out.Messages, j)
+		}
+		for _, m := range p.Talk.Mails {
+			out.Mails = append(out.Mails, staffMailJSON{ID: m.ID, Kind: m.Kind, To: m.Recipient, Party: m.Party, State: m.State,
+				Attempts: m.Attempts, LastError: m.LastError, CreatedAt: m.CreatedAt, SentAt: timePtr(m.SentAt)})
+		}
+	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// apiMessageDecision is POST /api/v1/cases/{id}/messages/{mid}/{hold|release}.
+func (s *Server) apiMessageDecision(w http.ResponseWriter, r *http.Request, u *store.User) {
+	c, err := s.store.CaseByPublicID(r.Context(), r.PathValue("id"))
+	if s.caseFailed(w, r, err, true) {
+		return
+	}
+	mid, _ := strconv.ParseInt(r.PathValue("mid"), 10, 64)
+	m, err := s.store.MessageByID(r.Context(), mid)
+	if err != nil || m.CaseID != c.ID {
+		writeError(w, http.StatusNotFound, "mid", "not_found", "no message "+r.PathValue("mid")+" in case "+c.PublicID)
+		return
+	}
+	switch r.PathValue("decision") {
+	case "hold":
+		err = s.store.HoldMessage(r.Context(), mid, u.Email, s.now())
+	case "release":
+		err = s.store.ReleaseMessage(r.Context(), mid, u.Email, s.now())
+	default:
+		writeError(w, http.StatusNotFound, "decision", "not_found", "hold or release")
+		return
+	}
+	if errors.Is(err, store.ErrMessageState) {
+		writeError(w, http.StatusConflict, "mid", "message_state", "the message was already relayed or is kept for the desk")
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	m, _ = s.store.MessageByID(r.Context(), mid)
+	writeJSON(w, http.StatusOK, staffMessageJSON{ID: m.ID, Report: m.ReportID, From: m.Sender, To: m.Recipient, Kind: m.Kind, Text: m.Body, State: m.State, At: m.CreatedAt})
 }
 
 // actionJSON is the body of an action (one case or a selection).

@@ -123,3 +123,53 @@ func TestConsoleConversation(t *testing.T) {
 		}
 	})
 }
+
+// TestStaffAPIConversation: the staff API shows a case's messages and
+// mails, and holds and releases a message.
+func TestStaffAPIConversation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		srv, _ := consoleServer(t, st)
+		u, err := st.UserByEmail(ctx, staffEmail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, err := st.AddStaffToken(ctx, u.ID, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, list := apiDo(t, "GET", srv.URL+"/api/v1/cases?ip=203.0.113.9", token, "")
+		if code != 200 {
+			t.Fatal(code, list)
+		}
+		id := list["cases"].([]any)[0].(map[string]any)["id"].(string)
+		cs, _ := st.CaseByPublicID(ctx, id)
+		m := &store.Message{CaseID: cs.ID, Sender: store.PartyReporter, ReportID: 1, Recipient: store.PartyCustomer, Kind: "message",
+			Body: "please stop", State: store.MessagePending, RelayAt: time.Now().Add(time.Hour), CreatedAt: time.Now()}
+		if _, err := st.AddMessage(ctx, m, "reporter:R-1"); err != nil {
+			t.Fatal(err)
+		}
+		code, body := apiDo(t, "GET", srv.URL+"/api/v1/cases/"+id, token, "")
+		msgs, _ := body["messages"].([]any)
+		if code != 200 || len(msgs) != 1 || msgs[0].(map[string]any)["hold_url"] == nil {
+			t.Fatalf("case: %d messages %v", code, body["messages"])
+		}
+		hold := srv.URL + msgs[0].(map[string]any)["hold_url"].(string)
+		if code, body := apiDo(t, "POST", hold, token, ""); code != 200 || body["state"] != "held" {
+			t.Fatalf("hold: %d %v", code, body)
+		}
+		if code, body := apiDo(t, "POST", hold, token, ""); code != 200 || body["state"] != "held" {
+			t.Errorf("holding a held message again: %d %v", code, body)
+		}
+		release := strings.Replace(hold, "/hold", "/release", 1)
+		if code, body := apiDo(t, "POST", release, token, ""); code != 200 || body["state"] != "pending" {
+			t.Fatalf("release: %d %v", code, body)
+		}
+		if code, _ := apiDo(t, "POST", srv.URL+"/api/v1/cases/"+id+"/messages/999999/hold", token, ""); code != 404 {
+			t.Errorf("unknown message: %d", code)
+		}
+		if code, _ := apiDo(t, "POST", release, "", ""); code != 401 {
+			t.Errorf("without a token: %d", code)
+		}
+	})
+}

@@ -32,5 +32,6 @@ func (s *Server) routeConsole(mux *http.ServeMux, limited func(string, http.Hand
 	mux.HandleFunc("GET /api/v1/cases/{id}", s.requireStaffToken(s.apiGetCase))
 	mux.HandleFunc("POST /api/v1/cases/{id}/actions", s.requireStaffToken(s.apiCaseAction))
 	mux.HandleFunc("GET /api/v1/cases/{id}/customer", s.requireStaffToken(s.apiCustomer))
+	mux.HandleFunc("POST /api/v1/cases/{id}/messages/{mid}/{decision}", s.requireStaffToken(s.apiMessageDecision))
 	mux.HandleFunc("GET /api/v1/dashboard", s.requireStaffToken(s.apiDashboard))
 }
