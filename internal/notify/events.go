@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -195,12 +196,33 @@ func (n *Notifier) toReporters(ctx context.Context, caseID int64, kind, key stri
 	if prep != nil {
 		prep(full)
 	}
-	var out []pending
-	for _, r := range full.Reports {
-		if reportID != 0 && r.ID != reportID {
-			continue
+	// Every reporter of the case, not only the reports the view loaded
+	// (a DDoS case may have thousands).
+	ids := []int64{reportID}
+	if reportID == 0 {
+		if ids, err = n.st.CaseReportIDs(ctx, caseID); err != nil {
+			return nil, err
 		}
-		v, ds, ok := disclosure.View(disclosure.Viewer{Role: disclosure.Reporter, ReportID: r.ID}, *full)
+	}
+	loaded := map[int64]bool{}
+	for _, r := range full.Reports {
+		loaded[r.ID] = true
+	}
+	var out []pending
+	for _, id := range ids {
+		view := *full
+		if !loaded[id] {
+			r, err := n.st.DisclosureReport(ctx, caseID, id)
+			if err == store.ErrNotFound {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			view.Reports = append(slices.Clip(full.Reports), *r)
+		}
+		r := disclosure.Report{ID: id}
+		v, ds, ok := disclosure.View(disclosure.Viewer{Role: disclosure.Reporter, ReportID: r.ID}, view)
 		if !ok || len(v.Reports) == 0 {
 			continue
 		}
@@ -208,6 +230,7 @@ func (n *Notifier) toReporters(ctx context.Context, caseID int64, kind, key stri
 		if err != nil {
 			return nil, err
 		}
+		r = v.Reports[0]
 		d := outbox.Data{ReportID: r.PublicID, Category: mr.Type, Subtype: mr.Subtype, ReceivedAt: mr.CreatedAt, Items: mr.Items}
 		if !keep(&d, &v, v.Reports[0]) {
 			continue

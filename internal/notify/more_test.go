@@ -3,10 +3,13 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"abusedesk/internal/cases"
+	"abusedesk/internal/disclosure"
 	"abusedesk/internal/dmca"
 	"abusedesk/internal/notify"
 	"abusedesk/internal/report"
@@ -105,4 +108,51 @@ func TestCounterNoticeForwarded(t *testing.T) {
 			t.Errorf("%d audited disclosures of the subscriber, want 2", audited)
 		}
 	})
+}
+
+// TestBigCase: a question on a case fed by more reports than a view loads
+// reaches every reporter, and the last reporter's view holds their report.
+func TestBigCase(t *testing.T) {
+	st := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	const reports = 230
+	for i := range reports {
+		r := &report.Report{Type: "network", Subtype: "ddos", Reporter: report.Reporter{Name: "R", Email: fmt.Sprintf("r%d@example.org", i)},
+			Description: "flood", Incidents: []report.Incident{{SourceIP: "203.0.113.50", Target: "198.51.100.1",
+				Timestamp: now.Add(-time.Minute).Format(time.RFC3339), Log: "UDP flood"}}}
+		if es := (&report.Validator{}).Validate(r); len(es) > 0 {
+			t.Fatal(es)
+		}
+		r.Incidents[0].Attribution = report.Attribution{Verdict: "assigned", Account: "acct-9", Resource: "i-big"}
+		if _, err := st.InsertReport(ctx, &store.NewReport{Report: r, Channel: "api", Raw: []byte("{}"), ContentType: "application/json", ReceivedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.GroupPending(ctx, cases.DefaultPolicy(), time.Now); err != nil {
+		t.Fatal(err)
+	}
+	list, err := st.ListCases(ctx, store.CaseFilter{Limit: 10}, cases.DefaultPolicy(), time.Now())
+	if err != nil || len(list.Cases) != 1 {
+		t.Fatalf("cases: %v %d", err, len(list.Cases))
+	}
+	c := list.Cases[0]
+	if _, _, err := st.ApplyCase(ctx, c.PublicID, "a", cases.Command{Action: cases.RequestInfo, Note: "Which ports?"}, cases.DefaultPolicy(), now); err != nil {
+		t.Fatal(err)
+	}
+	if k := run(t, notify.New(st, nil, notify.Config{}, nil)); k != reports {
+		t.Fatalf("question mailed to %d reporters, want %d", k, reports)
+	}
+	ids, err := st.CaseReportIDs(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := ids[len(ids)-1]
+	dc, _, err := st.DisclosureCase(ctx, c.ID, true, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _, ok := disclosure.View(disclosure.Viewer{Role: disclosure.Reporter, ReportID: last}, *dc); !ok || len(v.Reports) != 1 || v.Reports[0].ID != last {
+		t.Errorf("the last reporter does not see their case: ok=%v %+v", ok, v.Reports)
+	}
 }

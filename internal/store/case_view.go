@@ -19,8 +19,10 @@ const (
 // DisclosureCase loads everything of a case that any viewer might see, in
 // the shape internal/disclosure filters: pages, mails and API answers pass
 // it through disclosure.View, never around it. The customer's identity is
-// loaded only when withCustomer (staff see it on request only).
-func (s *Store) DisclosureCase(ctx context.Context, caseID int64, withCustomer bool) (*disclosure.Case, *Case, error) {
+// loaded only when withCustomer (staff see it on request only). A case
+// fed by many reports loads its first ones; include names reports that
+// must be there all the same (the viewer's own).
+func (s *Store) DisclosureCase(ctx context.Context, caseID int64, withCustomer bool, include ...int64) (*disclosure.Case, *Case, error) {
 	c, err := s.CaseByID(ctx, caseID)
 	if err != nil {
 		return nil, nil, err
@@ -57,6 +59,20 @@ func (s *Store) DisclosureCase(ctx context.Context, caseID int64, withCustomer b
 			Description: r.Description, Status: r.Status, Outcome: r.Outcome})
 		byPub[r.PublicID] = r.ReportID
 	}
+	for _, id := range include {
+		if _, ok := byID(dc.Reports, id); ok {
+			continue
+		}
+		r, err := s.DisclosureReport(ctx, c.ID, id)
+		if err == ErrNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		dc.Reports = append(dc.Reports, *r)
+		byPub[r.PublicID] = r.ID
+	}
 	items, err := s.CaseEvidence(ctx, c, viewEvidence)
 	if err != nil {
 		return nil, nil, err
@@ -86,6 +102,41 @@ func (s *Store) DisclosureCase(ctx context.Context, caseID int64, withCustomer b
 			Recipient: m.Recipient, Kind: m.Kind, Body: m.Body, State: m.State, At: m.CreatedAt})
 	}
 	return dc, c, nil
+}
+
+func byID(rs []disclosure.Report, id int64) (*disclosure.Report, bool) {
+	for i := range rs {
+		if rs[i].ID == id {
+			return &rs[i], true
+		}
+	}
+	return nil, false
+}
+
+// DisclosureReport loads one report of a case with its reporter and their
+// consent, as DisclosureCase does; ErrNotFound when it does not feed the
+// case.
+func (s *Store) DisclosureReport(ctx context.Context, caseID, reportID int64) (*disclosure.Report, error) {
+	var r CaseReporter
+	err := s.R.QueryRowContext(ctx, s.Q("case-report-reporter"), caseID, reportID).Scan(&r.ReportID, &r.PublicID, &r.Name, &r.Email,
+		&r.Org, &r.Language, &r.Type, &r.Status, &r.Outcome, &r.Description)
+	if isNoRows(err) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	consent, err := s.ReporterConsent(ctx, r.ReportID)
+	if err != nil {
+		return nil, err
+	}
+	return &disclosure.Report{ID: r.ReportID, PublicID: r.PublicID, Reporter: disclosure.Party{Name: r.Name, Email: r.Email, Org: r.Org},
+		Consent: consent, Description: r.Description, Status: r.Status, Outcome: r.Outcome}, nil
+}
+
+// CaseReportIDs lists every report of a case (mails to all its reporters).
+func (s *Store) CaseReportIDs(ctx context.Context, caseID int64) ([]int64, error) {
+	return s.ids(ctx, s.Q("case-report-ids"), caseID)
 }
 
 // ContactEmail is where the desk writes to an account: its security

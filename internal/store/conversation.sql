@@ -70,3 +70,10 @@ SELECT public_id FROM cases WHERE id = $1;
 
 -- name: case-notified
 SELECT 1 FROM audit_log WHERE case_id = $1 AND action = 'notify' LIMIT 1;
+
+-- name: case-report-reporter
+SELECT r.id, r.public_id, r.reporter_name, r.reporter_email, r.reporter_org, r.language, r.type, r.status, coalesce(r.outcome, ''), r.description
+FROM case_reports cr JOIN reports r ON r.id = cr.report_id WHERE cr.case_id = $1 AND cr.report_id = $2;
+
+-- name: case-report-ids
+SELECT report_id FROM case_reports WHERE case_id = $1 ORDER BY report_id;

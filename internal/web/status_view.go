@@ -77,7 +77,7 @@ func (s *Server) statusCases(ctx context.Context, st *store.ReportStatus, channe
 		if err != nil {
 			return nil, err
 		}
-		dc, _, err := s.store.DisclosureCase(ctx, c.ID, true)
+		dc, _, err := s.store.DisclosureCase(ctx, c.ID, true, st.ID)
 		if err != nil {
 			return nil, err
 		}
