@@ -15,39 +15,16 @@ import (
 )
 
 // background is the server's work besides requests: grouping stored
-// reports into cases, and the periodic jobs (escalation of cases past
-// their deadline, expired sessions).
+// reports into cases, turning mail events into mails, and the jobs
+// (escalation of cases past their deadline, reminders, mail delivery,
+// expired sessions).
 type background struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	runner    *jobs.Runner
 	deliverer *outbox.Deliverer // nil without a relay
 	relay     *outbox.Relay
-	reminders *reminders
-}
-
-// reminders is the periodic reminder job; its notifier is made after the
-// jobs start (it needs the deliverer), so the job waits for it.
-type reminders struct {
-	mu sync.Mutex
-	n  *notify.Notifier
-}
-
-func (r *reminders) set(n *notify.Notifier) {
-	r.mu.Lock()
-	r.n = n
-	r.mu.Unlock()
-}
-
-func (r *reminders) run(ctx context.Context, _ json.RawMessage) error {
-	r.mu.Lock()
-	n := r.n
-	r.mu.Unlock()
-	if n == nil {
-		return nil
-	}
-	_, err := n.Remind(ctx)
-	return err
+	notifier  *notify.Notifier
 }
 
 // notifyEvery is how often mail events and due messages are turned into
@@ -61,46 +38,41 @@ const groupEvery = 300 * time.Millisecond
 func startBackground(ctx context.Context, st *store.Store, p cases.Policy, now func() time.Time, log *slog.Logger, mail mailSetup) (*background, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	b := &background{cancel: cancel, relay: mail.relay}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		t := time.NewTicker(groupEvery)
-		defer t.Stop()
-		for {
-			if n, err := st.GroupPending(ctx, p, now); err != nil && ctx.Err() == nil {
-				log.Error("grouping reports into cases", "err", err)
-			} else if n > 0 {
-				log.Debug("grouped reports into cases", "reports", n)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+	b.every(ctx, groupEvery, func(ctx context.Context) error {
+		n, err := st.GroupPending(ctx, p, now)
+		if n > 0 {
+			log.Debug("grouped reports into cases", "reports", n)
 		}
-	}()
+		return err
+	}, log, "grouping reports into cases")
 	if err := b.startJobs(ctx, st, p, now, log, mail); err != nil {
 		cancel()
 		b.wg.Wait()
 		return nil, err
 	}
-	n := notify.New(st, nil, mail.notify, log)
-	if b.deliverer != nil {
-		n = notify.New(st, b.deliverer, mail.notify, log)
-	} else {
+	if b.deliverer == nil {
 		log.Warn("no SMTP relay (--smtp-relay): mails are composed and kept in the outbox, not delivered")
 	}
-	n.Now = now
+	b.every(ctx, notifyEvery, func(ctx context.Context) error {
+		k, err := b.notifier.Run(ctx)
+		if k > 0 {
+			log.Debug("mails queued", "mails", k)
+		}
+		return err
+	}, log, "composing mails")
+	return b, nil
+}
+
+// every runs fn every d until ctx ends, logging its failures.
+func (b *background) every(ctx context.Context, d time.Duration, fn func(context.Context) error, log *slog.Logger, what string) {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		t := time.NewTicker(notifyEvery)
+		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
-			if k, err := n.Run(ctx); err != nil && ctx.Err() == nil {
-				log.Error("composing mails", "err", err)
-			} else if k > 0 {
-				log.Debug("mails queued", "mails", k)
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				log.Error(what, "err", err)
 			}
 			select {
 			case <-ctx.Done():
@@ -109,8 +81,6 @@ func startBackground(ctx context.Context, st *store.Store, p cases.Policy, now f
 			}
 		}
 	}()
-	b.reminders.set(n)
-	return b, nil
 }
 
 func (b *background) stop() {
@@ -162,12 +132,18 @@ func (b *background) startJobs(ctx context.Context, st *store.Store, p cases.Pol
 		return err
 	})
 	r.Periodic("expire_sessions", time.Hour)
+	var queue notify.Queue // nil without a relay: mails wait in the outbox
 	if mail.relay != nil {
 		b.deliverer = &outbox.Deliverer{Store: st, Relay: mail.relay, Jobs: r, MaxAttempts: mail.maxAttempts, Backoff: mail.backoff, Log: log}
 		b.deliverer.Register()
+		queue = b.deliverer
 	}
-	b.reminders = &reminders{}
-	r.Handle("customer_reminders", b.reminders.run)
+	b.notifier = notify.New(st, queue, mail.notify, log)
+	b.notifier.Now = now
+	r.Handle("customer_reminders", func(ctx context.Context, _ json.RawMessage) error {
+		_, err := b.notifier.Remind(ctx)
+		return err
+	})
 	r.Periodic("customer_reminders", 5*time.Minute)
 	if err := r.Start(ctx); err != nil {
 		return err

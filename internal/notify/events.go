@@ -98,7 +98,7 @@ func (n *Notifier) legalReceived(ctx context.Context, ev store.MailEvent) ([]pen
 
 // customerView loads a case as its customer sees it.
 func (n *Notifier) customerView(ctx context.Context, caseID int64, prep func(*disclosure.Case)) (*disclosure.Case, []disclosure.Disclosure, *store.Case, *store.Account, error) {
-	full, c, err := n.st.DisclosureCase(ctx, caseID, true)
+	full, c, err := n.st.DisclosureCase(ctx, caseID, store.CaseLoad{Customer: true, Evidence: true})
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -142,51 +142,37 @@ func (n *Notifier) toCustomer(ctx context.Context, caseID int64, kind, key strin
 		d.Subtype = c.Subtypes[0]
 	}
 	d.Items = c.Items
-	for i, e := range v.Evidence {
-		if i == n.cfg.Evidence {
-			d.EvidenceMore = len(v.Evidence) - i
-			break
-		}
+	for _, e := range v.Evidence[:min(len(v.Evidence), n.cfg.Evidence)] {
 		t := ""
 		if !e.Time.IsZero() {
 			t = e.Time.UTC().Format(time.RFC3339)
 		}
 		d.Evidence = append(d.Evidence, outbox.Evidence{Time: t, Source: e.Source, Target: e.Target, Detail: e.Detail})
 	}
-	if c.Items > len(v.Evidence) && d.EvidenceMore == 0 && len(v.Evidence) > 0 {
-		d.EvidenceMore = c.Items - len(v.Evidence)
+	// The view loads the first items only; the case counts them all.
+	if len(d.Evidence) > 0 {
+		d.EvidenceMore = max(c.Items, len(v.Evidence)) - len(d.Evidence)
 	}
 	if fill != nil {
 		fill(&d, v)
 	}
 	to := a.ContactEmail()
-	// A notice names no reporter unless they agreed; the identities it
-	// does name (in the evidence it carries) are audited.
+	// A notice names no reporter unless they agreed; the reporters it may
+	// name (in the reports' text it carries) are audited. Other mails to the
+	// customer name no reporter, but a relayed message (see relay).
 	var disc []disclosure.Disclosure
 	if kind == "customer_notice" {
 		disc = ds
 	}
 	return []pending{{key: key, kind: kind, caseID: c.ID, party: store.PartyCustomer, to: to, lang: l, data: d, casePub: c.PublicID,
-		disclosed: onlyCrossing(disc), link: n.portalLink(c.Account, to, c.ID, n.cfg.NoticeLink, l)}}, nil
-}
-
-// onlyCrossing keeps the disclosures of the other side's identity (a
-// customer's view always "discloses" its own).
-func onlyCrossing(ds []disclosure.Disclosure) []disclosure.Disclosure {
-	var out []disclosure.Disclosure
-	for _, d := range ds {
-		if d.Field == disclosure.FieldReporterIdentity {
-			out = append(out, d)
-		}
-	}
-	return out
+		disclosed: disc, link: n.portalLink(c.Account, to, c.ID, n.cfg.NoticeLink, l)}}, nil
 }
 
 // toReporters writes to each reporter of a case (or only reportID's), as
 // each sees the case; keep says whether a reporter gets the mail.
 func (n *Notifier) toReporters(ctx context.Context, caseID int64, kind, key string, reportID int64, prep func(*disclosure.Case),
 	keep func(*outbox.Data, *disclosure.Case, disclosure.Report) bool) ([]pending, error) {
-	full, c, err := n.st.DisclosureCase(ctx, caseID, true)
+	full, c, err := n.st.DisclosureCase(ctx, caseID, store.CaseLoad{Customer: true})
 	if err != nil {
 		if err == store.ErrNotFound {
 			return nil, nil
@@ -222,7 +208,7 @@ func (n *Notifier) toReporters(ctx context.Context, caseID int64, kind, key stri
 			view.Reports = append(slices.Clip(full.Reports), *r)
 		}
 		r := disclosure.Report{ID: id}
-		v, ds, ok := disclosure.View(disclosure.Viewer{Role: disclosure.Reporter, ReportID: r.ID}, view)
+		v, _, ok := disclosure.View(disclosure.Viewer{Role: disclosure.Reporter, ReportID: r.ID}, view)
 		if !ok || len(v.Reports) == 0 {
 			continue
 		}
@@ -236,14 +222,10 @@ func (n *Notifier) toReporters(ctx context.Context, caseID int64, kind, key stri
 			continue
 		}
 		l := lang(mr.Language)
-		var disc []disclosure.Disclosure
-		for _, x := range ds {
-			if x.Field == disclosure.FieldCustomerIdentity {
-				disc = append(disc, x)
-			}
-		}
+		// No mail to a reporter names the customer but a relayed message
+		// (see relay) and a forwarded counter-notice.
 		out = append(out, pending{key: fmt.Sprintf("%s:%d", key, r.ID), kind: kind, caseID: c.ID, reportID: r.ID, party: store.PartyReporter,
-			to: mr.ReporterEmail, lang: l, data: d, casePub: c.PublicID, disclosed: disc, link: n.statusLink(r.ID, r.PublicID, l)})
+			to: mr.ReporterEmail, lang: l, data: d, casePub: c.PublicID, link: n.statusLink(r.ID, r.PublicID, l)})
 	}
 	return out, nil
 }

@@ -148,7 +148,7 @@ func TestBigCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := ids[len(ids)-1]
-	dc, _, err := st.DisclosureCase(ctx, c.ID, true, last)
+	dc, _, err := st.DisclosureCase(ctx, c.ID, store.CaseLoad{Customer: true, Include: []int64{last}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -239,7 +239,7 @@ func TestConversation(t *testing.T) {
 				disclosed++
 			}
 		}
-		if disclosed < 3 { // the notice (one consenting reporter) and two relays naming the customer
+		if disclosed != 3 { // the notice (one consenting reporter) and two relays naming the customer
 			t.Errorf("disclosures audited: %d", disclosed)
 		}
 		if n, _, err := st.VerifyAudit(ctx); err != nil {

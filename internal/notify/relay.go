@@ -73,6 +73,17 @@ func (n *Notifier) relay(ctx context.Context, id int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// A relayed message names its sender only with the sender's consent:
+	// that is a disclosure, audited.
+	for i := range mails {
+		switch {
+		case mails[i].data.FromIdentity == "":
+		case m.Sender == store.PartyReporter:
+			mails[i].disclosed = []disclosure.Disclosure{{Field: disclosure.FieldReporterIdentity, ReportID: m.ReportID}}
+		case m.Sender == store.PartyCustomer:
+			mails[i].disclosed = []disclosure.Disclosure{{Field: disclosure.FieldCustomerIdentity}}
+		}
+	}
 	k, err := n.queueMails(ctx, mails, func(ctx context.Context, t *sql.Tx) error {
 		return n.st.MarkMessageRelayedTx(ctx, t, m.ID, n.Now())
 	})

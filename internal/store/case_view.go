@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -16,13 +17,26 @@ const (
 	viewEvidence = 200
 )
 
-// DisclosureCase loads everything of a case that any viewer might see, in
-// the shape internal/disclosure filters: pages, mails and API answers pass
-// it through disclosure.View, never around it. The customer's identity is
-// loaded only when withCustomer (staff see it on request only). A case
-// fed by many reports loads its first ones; include names reports that
-// must be there all the same (the viewer's own).
-func (s *Store) DisclosureCase(ctx context.Context, caseID int64, withCustomer bool, include ...int64) (*disclosure.Case, *Case, error) {
+// CaseLoad says what DisclosureCase reads besides the case, its reports,
+// consents and messages.
+type CaseLoad struct {
+	// Customer: the account's name and contact (staff see them on
+	// request only; a reporter only if the customer consented).
+	Customer bool
+	// Evidence: the items of the reports (a customer's views).
+	Evidence bool
+	// Include names reports that must be there even in a case fed by more
+	// than the view loads (the viewer's own).
+	Include []int64
+	// Reports, when the caller has read CaseReports already (the console's
+	// case page), are used instead of reading them again.
+	Reports []CaseReport
+}
+
+// DisclosureCase loads what viewers might see of a case, in the shape
+// internal/disclosure filters: pages, mails and API answers pass it through
+// disclosure.View, never around it.
+func (s *Store) DisclosureCase(ctx context.Context, caseID int64, load CaseLoad) (*disclosure.Case, *Case, error) {
 	c, err := s.CaseByID(ctx, caseID)
 	if err != nil {
 		return nil, nil, err
@@ -35,7 +49,7 @@ func (s *Store) DisclosureCase(ctx context.Context, caseID int64, withCustomer b
 	if dc.CustomerConsent, err = s.CustomerConsent(ctx, c.ID); err != nil {
 		return nil, nil, err
 	}
-	if withCustomer {
+	if load.Customer {
 		a, err := s.AccountIdentity(ctx, c.Account)
 		if err != nil && err != ErrNotFound {
 			return nil, nil, err
@@ -44,38 +58,80 @@ func (s *Store) DisclosureCase(ctx context.Context, caseID int64, withCustomer b
 			dc.Customer = disclosure.Party{Name: a.Name, Email: a.ContactEmail()}
 		}
 	}
-	reps, err := s.CaseReporters(ctx, c.ID, viewReports)
-	if err != nil {
-		return nil, nil, err
+	reps := load.Reports
+	if reps == nil {
+		if reps, err = s.CaseReports(ctx, c.ID, viewReports); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, id := range load.Include {
+		if !slices.ContainsFunc(reps, func(r CaseReport) bool { return r.ID == id }) {
+			r, err := s.CaseReportOf(ctx, c.ID, id)
+			if err == ErrNotFound {
+				continue
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			reps = append(reps, *r)
+		}
 	}
 	byPub := map[string]int64{}
 	for _, r := range reps {
-		consent, err := s.ReporterConsent(ctx, r.ReportID)
+		dr, err := s.disclosureReport(ctx, &r)
 		if err != nil {
 			return nil, nil, err
 		}
-		dc.Reports = append(dc.Reports, disclosure.Report{ID: r.ReportID, PublicID: r.PublicID,
-			Reporter: disclosure.Party{Name: r.Name, Email: r.Email, Org: r.Org}, Consent: consent,
-			Description: r.Description, Status: r.Status, Outcome: r.Outcome})
-		byPub[r.PublicID] = r.ReportID
-	}
-	for _, id := range include {
-		if _, ok := byID(dc.Reports, id); ok {
-			continue
-		}
-		r, err := s.DisclosureReport(ctx, c.ID, id)
-		if err == ErrNotFound {
-			continue
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		dc.Reports = append(dc.Reports, *r)
+		dc.Reports = append(dc.Reports, *dr)
 		byPub[r.PublicID] = r.ID
 	}
-	items, err := s.CaseEvidence(ctx, c, viewEvidence)
+	if load.Evidence {
+		if err := s.loadEvidence(ctx, c, dc, byPub); err != nil {
+			return nil, nil, err
+		}
+	}
+	msgs, err := s.CaseMessages(ctx, c.ID)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, m := range msgs {
+		dc.Messages = append(dc.Messages, disclosure.Message{ID: m.ID, ReportID: m.ReportID, Sender: m.Sender,
+			Recipient: m.Recipient, Kind: m.Kind, Body: m.Body, State: m.State, At: m.CreatedAt})
+	}
+	return dc, c, nil
+}
+
+// disclosureReport is a report of a case with its reporter's consent as
+// the ledger has it now.
+func (s *Store) disclosureReport(ctx context.Context, r *CaseReport) (*disclosure.Report, error) {
+	consent, err := s.ReporterConsent(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &disclosure.Report{ID: r.ID, PublicID: r.PublicID, Reporter: disclosure.Party{Name: r.ReporterName, Email: r.ReporterEmail, Org: r.ReporterOrg},
+		Consent: consent, Description: r.Description, Status: r.Status, Outcome: r.Outcome}, nil
+}
+
+// DisclosureReport loads one report of a case as DisclosureCase does;
+// ErrNotFound when it does not feed the case.
+func (s *Store) DisclosureReport(ctx context.Context, caseID, reportID int64) (*disclosure.Report, error) {
+	r, err := s.CaseReportOf(ctx, caseID, reportID)
+	if err != nil {
+		return nil, err
+	}
+	return s.disclosureReport(ctx, r)
+}
+
+// CaseReportIDs lists every report of a case (mails to all its reporters).
+func (s *Store) CaseReportIDs(ctx context.Context, caseID int64) ([]int64, error) {
+	return s.ids(ctx, s.Q("case-report-ids"), caseID)
+}
+
+// loadEvidence adds the items of the case's reports.
+func (s *Store) loadEvidence(ctx context.Context, c *Case, dc *disclosure.Case, byPub map[string]int64) error {
+	items, err := s.CaseEvidence(ctx, c, viewEvidence)
+	if err != nil {
+		return err
 	}
 	for _, it := range items {
 		e := disclosure.Evidence{ReportID: byPub[it.Report], Time: it.At, Source: it.SourceIP, Detail: it.Detail.Log}
@@ -93,50 +149,7 @@ func (s *Store) DisclosureCase(ctx context.Context, caseID int64, withCustomer b
 		}
 		dc.Evidence = append(dc.Evidence, e)
 	}
-	msgs, err := s.CaseMessages(ctx, c.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, m := range msgs {
-		dc.Messages = append(dc.Messages, disclosure.Message{ID: m.ID, ReportID: m.ReportID, Sender: m.Sender,
-			Recipient: m.Recipient, Kind: m.Kind, Body: m.Body, State: m.State, At: m.CreatedAt})
-	}
-	return dc, c, nil
-}
-
-func byID(rs []disclosure.Report, id int64) (*disclosure.Report, bool) {
-	for i := range rs {
-		if rs[i].ID == id {
-			return &rs[i], true
-		}
-	}
-	return nil, false
-}
-
-// DisclosureReport loads one report of a case with its reporter and their
-// consent, as DisclosureCase does; ErrNotFound when it does not feed the
-// case.
-func (s *Store) DisclosureReport(ctx context.Context, caseID, reportID int64) (*disclosure.Report, error) {
-	var r CaseReporter
-	err := s.R.QueryRowContext(ctx, s.Q("case-report-reporter"), caseID, reportID).Scan(&r.ReportID, &r.PublicID, &r.Name, &r.Email,
-		&r.Org, &r.Language, &r.Type, &r.Status, &r.Outcome, &r.Description)
-	if isNoRows(err) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	consent, err := s.ReporterConsent(ctx, r.ReportID)
-	if err != nil {
-		return nil, err
-	}
-	return &disclosure.Report{ID: r.ReportID, PublicID: r.PublicID, Reporter: disclosure.Party{Name: r.Name, Email: r.Email, Org: r.Org},
-		Consent: consent, Description: r.Description, Status: r.Status, Outcome: r.Outcome}, nil
-}
-
-// CaseReportIDs lists every report of a case (mails to all its reporters).
-func (s *Store) CaseReportIDs(ctx context.Context, caseID int64) ([]int64, error) {
-	return s.ids(ctx, s.Q("case-report-ids"), caseID)
+	return nil
 }
 
 // ContactEmail is where the desk writes to an account: its security

@@ -401,7 +401,7 @@ func (s *Store) ApplyCase(ctx context.Context, publicID, actor string, cmd cases
 	if err := s.appendAudit(ctx, t, Audit{Actor: actor, Action: string(cmd.Action), CaseID: c.ID, CasePub: c.PublicID, Detail: changeDetail(ch), At: now}); err != nil {
 		return nil, ch, err
 	}
-	if err := s.caseEventsTx(ctx, t, c, cmd, ch, actor, now); err != nil {
+	if err := s.caseEventsTx(ctx, t, c, cmd, ch, now); err != nil {
 		return nil, ch, err
 	}
 	for _, fn := range also {
@@ -419,7 +419,7 @@ func (s *Store) ApplyCase(ctx context.Context, publicID, actor string, cmd cases
 // the parties: the mail events, and the desk's question or notice text as a
 // message of the conversation. Each action has its own event (a note tells
 // no one; a second notify is a new notice, not a resend of the first).
-func (s *Store) caseEventsTx(ctx context.Context, t *sql.Tx, c *Case, cmd cases.Command, ch cases.Change, actor string, now time.Time) error {
+func (s *Store) caseEventsTx(ctx context.Context, t *sql.Tx, c *Case, cmd cases.Command, ch cases.Change, now time.Time) error {
 	ev := MailEvent{CaseID: c.ID, At: now, Detail: map[string]any{}}
 	var msg *Message
 	switch cmd.Action {
@@ -649,6 +649,9 @@ type CaseReport struct {
 	AddedAt       time.Time
 	SHA256        string
 	Size          int64
+	Language      string // the reporter's
+	Status        string // the report's
+	Outcome       string
 }
 
 // CaseReports lists the reports of a case, oldest first.
@@ -660,18 +663,37 @@ func (s *Store) CaseReports(ctx context.Context, caseID int64, limit int) ([]Cas
 	defer rows.Close()
 	var out []CaseReport
 	for rows.Next() {
-		var r CaseReport
-		var added int64
-		var created any
-		if err := rows.Scan(&r.ID, &r.PublicID, &r.Type, &r.Subtype, &r.Channel, &r.ReporterName, &r.ReporterEmail, &r.ReporterOrg,
-			&r.ReporterKind, &r.ShareContact, &r.Description, &created, &r.Items, &added, &r.SHA256, &r.Size); err != nil {
+		r, err := scanCaseReport(rows)
+		if err != nil {
 			return nil, err
 		}
-		r.CreatedAt = anyTime(created)
-		r.AddedAt = time.UnixMilli(added).UTC()
-		out = append(out, r)
+		out = append(out, *r)
 	}
 	return out, rows.Err()
+}
+
+// CaseReportOf reads one report of a case; ErrNotFound when it does not
+// feed the case.
+func (s *Store) CaseReportOf(ctx context.Context, caseID, reportID int64) (*CaseReport, error) {
+	r, err := scanCaseReport(s.R.QueryRowContext(ctx, s.Q("case-report"), caseID, reportID))
+	if isNoRows(err) {
+		return nil, ErrNotFound
+	}
+	return r, err
+}
+
+func scanCaseReport(row interface{ Scan(...any) error }) (*CaseReport, error) {
+	var r CaseReport
+	var added int64
+	var created any
+	if err := row.Scan(&r.ID, &r.PublicID, &r.Type, &r.Subtype, &r.Channel, &r.ReporterName, &r.ReporterEmail, &r.ReporterOrg,
+		&r.ReporterKind, &r.ShareContact, &r.Description, &created, &r.Items, &added, &r.SHA256, &r.Size,
+		&r.Language, &r.Status, &r.Outcome); err != nil {
+		return nil, err
+	}
+	r.CreatedAt = anyTime(created)
+	r.AddedAt = time.UnixMilli(added).UTC()
+	return &r, nil
 }
 
 // anyTime reads a time column that is a DATETIME (time.Time), Unix

@@ -83,9 +83,18 @@ SELECT seq, at, actor, action, case_public_id, detail, prev, hash FROM audit_log
 
 -- name: case-reports
 SELECT r.id, r.public_id, r.type, r.subtype, r.channel, r.reporter_name, r.reporter_email, r.reporter_org,
-    r.reporter_kind, r.share_contact, r.description, r.created_at, cr.items, cr.added_at, s.sha256, s.size
+    r.reporter_kind, r.share_contact, r.description, r.created_at, cr.items, cr.added_at, s.sha256, s.size,
+    r.language, r.status, coalesce(r.outcome, '')
 FROM case_reports cr JOIN reports r ON r.id = cr.report_id JOIN raw_submissions s ON s.id = r.raw_id
 WHERE cr.case_id = $1 ORDER BY cr.added_at, r.id LIMIT $2;
+
+-- One report of a case, as case-reports reads it.
+-- name: case-report
+SELECT r.id, r.public_id, r.type, r.subtype, r.channel, r.reporter_name, r.reporter_email, r.reporter_org,
+    r.reporter_kind, r.share_contact, r.description, r.created_at, cr.items, cr.added_at, s.sha256, s.size,
+    r.language, r.status, coalesce(r.outcome, '')
+FROM case_reports cr JOIN reports r ON r.id = cr.report_id JOIN raw_submissions s ON s.id = r.raw_id
+WHERE cr.case_id = $1 AND cr.report_id = $2;
 
 -- name: case-evidence
 SELECT i.source_ip, i.occurred_at, i.evidence, r.public_id

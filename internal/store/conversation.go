@@ -6,7 +6,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Mail event kinds: what happened that someone must be told of. They are
@@ -43,42 +45,41 @@ func idOrNil(id int64) any {
 
 // AddMailEventTx writes an event inside the caller's transaction.
 func (s *Store) AddMailEventTx(ctx context.Context, t *sql.Tx, ev MailEvent) error {
-	return s.addMailEvent(ctx, sqlTx{t, s}, ev)
+	args, err := s.mailEventArgs(ev)
+	if err != nil {
+		return err
+	}
+	_, err = t.ExecContext(ctx, s.Q("insert-mail-event"), args...)
+	return err
 }
 
 // AddMailEvent writes an event in a transaction of its own.
 func (s *Store) AddMailEvent(ctx context.Context, ev MailEvent) error {
-	return s.addMailEvent(ctx, dbExec{s.W}, ev)
-}
-
-type execer interface {
-	exec(ctx context.Context, q string, args ...any) error
-}
-
-type dbExec struct{ db *sql.DB }
-
-func (d dbExec) exec(ctx context.Context, q string, args ...any) error {
-	_, err := d.db.ExecContext(ctx, q, args...)
+	args, err := s.mailEventArgs(ev)
+	if err != nil {
+		return err
+	}
+	_, err = s.W.ExecContext(ctx, s.Q("insert-mail-event"), args...)
 	return err
 }
 
-func (s *Store) addMailEvent(ctx context.Context, t execer, ev MailEvent) error {
+func (s *Store) mailEventArgs(ev MailEvent) ([]any, error) {
 	detail := []byte("{}")
 	if len(ev.Detail) > 0 {
 		var err error
 		if detail, err = json.Marshal(ev.Detail); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if ev.At.IsZero() {
 		ev.At = time.Now()
 	}
-	return t.exec(ctx, s.Q("insert-mail-event"), ev.Kind, idOrNil(ev.CaseID), idOrNil(ev.ReportID), string(detail), ev.At.UnixMilli())
+	return []any{ev.Kind, idOrNil(ev.CaseID), idOrNil(ev.ReportID), string(detail), ev.At.UnixMilli()}, nil
 }
 
 // MailEvents reads the oldest pending events after id after.
 func (s *Store) MailEvents(ctx context.Context, after int64, limit int) ([]MailEvent, error) {
-	rows, err := s.W.QueryContext(ctx, s.Q("mail-events"), after, limit)
+	rows, err := s.R.QueryContext(ctx, s.Q("mail-events"), after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -298,8 +299,27 @@ type Message struct {
 	RelayedAt time.Time
 }
 
-// MaxMessageLen bounds a message's text.
+// MaxMessageLen bounds a message's text, in characters.
 const MaxMessageLen = 20000
+
+// MessageText is the one rule for a message's text, whoever writes it: the
+// text as stored (a form's line ends normalised, surrounding blank space
+// gone), what is wrong with it ("required", "invalid" for text that is not
+// UTF-8, "too_large" beyond MaxMessageLen characters, or ""), and its
+// length in characters.
+func MessageText(text string) (clean, problem string, chars int) {
+	clean = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
+	chars = utf8.RuneCountInString(clean)
+	switch {
+	case clean == "":
+		problem = "required"
+	case !utf8.ValidString(clean):
+		problem = "invalid"
+	case chars > MaxMessageLen:
+		problem = "too_large"
+	}
+	return clean, problem, chars
+}
 
 // AddMessageTx records a message inside the caller's transaction and
 // audits it.
@@ -456,38 +476,6 @@ func (s *Store) MarkMessageRelayedTx(ctx context.Context, t *sql.Tx, id int64, a
 		return ErrMessageState
 	}
 	return nil
-}
-
-// CaseReporter is a report of a case with its reporter, for mails and the
-// disclosure policy.
-type CaseReporter struct {
-	ReportID    int64
-	PublicID    string
-	Name, Email string
-	Org         string
-	Language    string
-	Type        string
-	Status      string
-	Outcome     string
-	Description string
-}
-
-// CaseReporters lists the reports of a case with their reporters.
-func (s *Store) CaseReporters(ctx context.Context, caseID int64, limit int) ([]CaseReporter, error) {
-	rows, err := s.R.QueryContext(ctx, s.Q("case-report-reporters"), caseID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []CaseReporter
-	for rows.Next() {
-		var r CaseReporter
-		if err := rows.Scan(&r.ReportID, &r.PublicID, &r.Name, &r.Email, &r.Org, &r.Language, &r.Type, &r.Status, &r.Outcome, &r.Description); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 // CaseByID reads a case by its internal id.

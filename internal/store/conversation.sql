@@ -58,10 +58,6 @@ UPDATE case_messages SET state = 'relayed', relay_at = NULL, relayed_at = $2 WHE
 -- name: set-message-state
 UPDATE case_messages SET state = $2, relay_at = $3, decided_by = $4, relayed_at = $5 WHERE id = $1;
 
--- name: case-report-reporters
-SELECT r.id, r.public_id, r.reporter_name, r.reporter_email, r.reporter_org, r.language, r.type, r.status, coalesce(r.outcome, ''), r.description
-FROM case_reports cr JOIN reports r ON r.id = cr.report_id WHERE cr.case_id = $1 ORDER BY r.id LIMIT $2;
-
 -- name: cases-of-report
 SELECT case_id FROM case_reports WHERE report_id = $1 ORDER BY case_id;
 
@@ -70,10 +66,6 @@ SELECT public_id FROM cases WHERE id = $1;
 
 -- name: case-notified
 SELECT 1 FROM audit_log WHERE case_id = $1 AND action = 'notify' LIMIT 1;
-
--- name: case-report-reporter
-SELECT r.id, r.public_id, r.reporter_name, r.reporter_email, r.reporter_org, r.language, r.type, r.status, coalesce(r.outcome, ''), r.description
-FROM case_reports cr JOIN reports r ON r.id = cr.report_id WHERE cr.case_id = $1 AND cr.report_id = $2;
 
 -- name: case-report-ids
 SELECT report_id FROM case_reports WHERE case_id = $1 ORDER BY report_id;

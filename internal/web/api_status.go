@@ -106,7 +106,12 @@ func (s *Server) statusAPIMessage(w http.ResponseWriter, r *http.Request) (*stor
 	if _, ok := s.decodeBody(w, r, &req); !ok {
 		return nil, nil, false
 	}
-	switch code, n := messageProblem(req.Message); code {
+	clean, code, n := store.MessageText(req.Message)
+	req.Message = clean
+	switch code {
+	case "invalid":
+		writeError(w, http.StatusUnprocessableEntity, "message", code, "the message is not UTF-8 text")
+		return nil, nil, false
 	case "required":
 		writeError(w, http.StatusUnprocessableEntity, "message", code, "the message is empty: write the text to send")
 		return nil, nil, false
@@ -143,7 +148,7 @@ func (s *Server) handleAPIStatusAnswer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ids, err := s.answerDesk(r.Context(), st, req.Case, cleanMessage(req.Message))
+	ids, err := s.answerDesk(r.Context(), st, req.Case, req.Message)
 	if s.statusAPIRefused(w, r, err) {
 		return
 	}
@@ -156,7 +161,7 @@ func (s *Server) handleAPIStatusMessage(w http.ResponseWriter, r *http.Request) 
 	if !ok {
 		return
 	}
-	id, err := s.messageCustomer(r.Context(), st, req.Case, cleanMessage(req.Message))
+	id, err := s.messageCustomer(r.Context(), st, req.Case, req.Message)
 	if s.statusAPIRefused(w, r, err) {
 		return
 	}

@@ -124,7 +124,7 @@ func (s *Server) loadCasePage(r *http.Request, id string) (*casePage, *store.Cas
 		p.Timeline = append(p.Timeline, timelineEntry{At: rep.AddedAt, Kind: "report", Report: rep.PublicID, Items: rep.Items, Actor: rep.Channel})
 	}
 	sort.SliceStable(p.Timeline, func(i, j int) bool { return p.Timeline[i].At.Before(p.Timeline[j].At) })
-	if p.Talk, err = s.loadConversation(ctx, c, now); err != nil {
+	if p.Talk, err = s.loadConversation(ctx, c, p.Reports, now); err != nil {
 		return nil, nil, err
 	}
 	return p, c, nil

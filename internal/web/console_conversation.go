@@ -31,8 +31,8 @@ type consoleCounterNotice struct {
 	State string
 }
 
-func (s *Server) loadConversation(ctx context.Context, c *store.Case, now time.Time) (*conversationView, error) {
-	full, _, err := s.store.DisclosureCase(ctx, c.ID, false)
+func (s *Server) loadConversation(ctx context.Context, c *store.Case, reports []store.CaseReport, now time.Time) (*conversationView, error) {
+	full, _, err := s.store.DisclosureCase(ctx, c.ID, store.CaseLoad{Reports: reports})
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"abusedesk/internal/cases"
 	"abusedesk/internal/disclosure"
@@ -106,7 +105,7 @@ func (s *Server) loadPortalCase(ctx context.Context, account, publicID string) (
 	if err != nil {
 		return nil, err
 	}
-	dc, row, err := s.store.DisclosureCase(ctx, c.ID, true)
+	dc, row, err := s.store.DisclosureCase(ctx, c.ID, store.CaseLoad{Customer: true, Evidence: true})
 	if err != nil {
 		return nil, err
 	}
@@ -156,16 +155,16 @@ func (s *Server) auditPortalView(ctx context.Context, account, channel string, p
 
 // checkText validates a free text a customer wrote.
 func checkText(field, text string) (string, error) {
-	text = strings.TrimSpace(text)
-	switch {
-	case text == "":
+	clean, problem, n := store.MessageText(text)
+	switch problem {
+	case "required":
 		return "", invalid(field, report.CodeRequired, field+" is required")
-	case !utf8.ValidString(text):
+	case "invalid":
 		return "", invalid(field, report.CodeInvalid, field+" is not valid UTF-8 text")
-	case len(text) > store.MaxMessageLen:
-		return "", invalid(field, report.CodeTooLarge, fmt.Sprintf("%s has at most %d bytes", field, store.MaxMessageLen))
+	case "too_large":
+		return "", invalid(field, report.CodeTooLarge, fmt.Sprintf("%s is %d characters long; the limit is %d", field, n, store.MaxMessageLen))
 	}
-	return text, nil
+	return clean, nil
 }
 
 // openCase refuses what only makes sense while the case is open.

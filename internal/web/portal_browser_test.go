@@ -63,13 +63,13 @@ func TestBrowserPortal(t *testing.T) {
 
 	// The reporter consents; a reload names them.
 	main, _ := st.CaseByPublicID(t.Context(), f.Main)
-	reps, err := st.CaseReporters(t.Context(), main.ID, 10)
+	reps, err := st.CaseReports(t.Context(), main.ID, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range reps {
-		if r.Email == withholdingRep {
-			if err := st.RecordConsent(t.Context(), store.Consent{Party: store.PartyReporter, ReportID: r.ReportID, Subject: r.Email,
+		if r.ReporterEmail == withholdingRep {
+			if err := st.RecordConsent(t.Context(), store.Consent{Party: store.PartyReporter, ReportID: r.ID, Subject: r.ReporterEmail,
 				Granted: true, Channel: "status_page", Actor: "reporter:" + r.PublicID}); err != nil {
 				t.Fatal(err)
 			}

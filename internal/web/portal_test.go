@@ -358,10 +358,10 @@ func TestPortalActions(t *testing.T) {
 		if _, body := get(t, c, base); strings.Contains(body, withholdingRep) {
 			t.Fatal("named before consenting")
 		}
-		reps, _ := st.CaseReporters(ctx, main.ID, 10)
+		reps, _ := st.CaseReports(ctx, main.ID, 10)
 		for _, r := range reps {
-			if r.Email == withholdingRep {
-				if err := st.RecordConsent(ctx, store.Consent{Party: store.PartyReporter, ReportID: r.ReportID, Subject: r.Email, Granted: true, Channel: "status_page", Actor: "reporter:" + r.PublicID}); err != nil {
+			if r.ReporterEmail == withholdingRep {
+				if err := st.RecordConsent(ctx, store.Consent{Party: store.PartyReporter, ReportID: r.ID, Subject: r.ReporterEmail, Granted: true, Channel: "status_page", Actor: "reporter:" + r.PublicID}); err != nil {
 					t.Fatal(err)
 				}
 			}

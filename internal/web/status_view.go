@@ -5,9 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"abusedesk/internal/cases"
 	"abusedesk/internal/disclosure"
@@ -77,7 +75,7 @@ func (s *Server) statusCases(ctx context.Context, st *store.ReportStatus, channe
 		if err != nil {
 			return nil, err
 		}
-		dc, _, err := s.store.DisclosureCase(ctx, c.ID, true, st.ID)
+		dc, _, err := s.store.DisclosureCase(ctx, c.ID, store.CaseLoad{Customer: true, Include: []int64{st.ID}})
 		if err != nil {
 			return nil, err
 		}
@@ -162,25 +160,6 @@ func (s *Server) statusFailed(w http.ResponseWriter, r *http.Request, err error,
 		s.internalError(w, r, err)
 	}
 	return true
-}
-
-// messageProblem checks a message's text: the error code (required or
-// too_large) and its length in characters, or "" when it is fine.
-func messageProblem(text string) (string, int) {
-	n := utf8.RuneCountInString(text)
-	switch {
-	case strings.TrimSpace(text) == "":
-		return "required", n
-	case n > store.MaxMessageLen:
-		return "too_large", n
-	}
-	return "", n
-}
-
-// cleanMessage is the text as stored: line ends of a form normalised,
-// surrounding blank space gone.
-func cleanMessage(text string) string {
-	return strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
 }
 
 // statusRedirect sends the browser back to the status page after a form
