@@ -96,6 +96,12 @@ type Report struct {
 	// only through its status link. The JSON API and the form never set it.
 	Anonymous bool `json:"-"`
 
+	// TargetOptional is set by machine feeds whose format names no target
+	// (a scan or botnet feed reports the offending address and what it did,
+	// not whom): network incidents then need no target. The JSON API and
+	// the form never set it.
+	TargetOptional bool `json:"-"`
+
 	// Lane is set by Validate: where the report is headed before attribution
 	// refines it (email-abuse for spam through the sending service, copyright
 	// for DMCA).

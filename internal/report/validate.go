@@ -190,7 +190,7 @@ func (v *Validator) network(r *Report, es *Errors) {
 		return
 	}
 	v.incidents(r, true, es)
-	if r.Anonymous {
+	if r.Anonymous || r.TargetOptional {
 		// An anonymous machine report may not know the target (an X-ARF
 		// Person reporting spam names no destination): everything else
 		// is still required.
