@@ -56,6 +56,8 @@ type Submission struct {
 	Raw            []byte
 	ContentType    string
 	IdempotencyKey string
+	// NoAck: the sender is a machine, which gets no acknowledgement mail.
+	NoAck bool
 }
 
 // ErrInvalid wraps validation errors.
@@ -73,7 +75,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (store.Receipt, re
 	s.route(sub.Report, sub.Channel)
 	rc, err := s.Writer.Submit(ctx, &store.NewReport{
 		Report: sub.Report, Channel: sub.Channel, Raw: sub.Raw, ContentType: sub.ContentType,
-		IdempotencyKey: sub.IdempotencyKey, ReceivedAt: now,
+		IdempotencyKey: sub.IdempotencyKey, ReceivedAt: now, NoAck: sub.NoAck,
 	})
 	if err != nil {
 		return rc, nil, err

@@ -52,6 +52,8 @@ func (n *Notifier) compose(ctx context.Context, ev store.MailEvent) ([]pending, 
 		mails, err = n.portalLogin(ctx, ev)
 	case store.EventCounterNotice:
 		mails, err = n.counterNotice(ctx, ev)
+	case store.EventMailIncomplete:
+		mails = mailIncomplete(ev)
 	default:
 		n.log.Warn("unknown mail event, dropped", "kind", ev.Kind, "id", ev.ID)
 	}
@@ -94,6 +96,25 @@ func (n *Notifier) legalReceived(ctx context.Context, ev store.MailEvent) ([]pen
 	}
 	return []pending{{key: fmt.Sprintf("legal:%d", int64(id)), kind: "legal_ack", party: "authority", to: l.Email, lang: lang(l.Language),
 		data: outbox.Data{LegalID: l.PublicID, ReceivedAt: l.CreatedAt}}}, nil
+}
+
+// mailIncomplete tells a person who mailed abuse@ what their mail lacks to
+// be a report (internal/mailbox decided it, and that they are no robot).
+func mailIncomplete(ev store.MailEvent) []pending {
+	to := str(ev.Detail["to"])
+	if to == "" {
+		return nil
+	}
+	var missing []string
+	if l, ok := ev.Detail["missing"].([]any); ok {
+		for _, x := range l {
+			missing = append(missing, str(x))
+		}
+	}
+	at, _ := ev.Detail["received_at"].(float64)
+	mailID := str(ev.Detail["mail"])
+	return []pending{{key: "mail_missing:" + mailID, kind: "reporter_missing", party: "reporter", to: to, lang: lang(str(ev.Detail["lang"])),
+		data: outbox.Data{MailID: mailID, MailSubject: str(ev.Detail["subject"]), Missing: missing, ReceivedAt: time.UnixMilli(int64(at)).UTC()}}}
 }
 
 // customerView loads a case as its customer sees it.

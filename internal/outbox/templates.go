@@ -48,7 +48,12 @@ type Data struct {
 	CounterNotice                  string // a DMCA counter-notice's full text (complainant_counter_notice)
 	RestoreEarliest, RestoreLatest time.Time
 
-	LegalID      string    // a legal request's id (legal_ack)
+	LegalID string // a legal request's id (legal_ack)
+
+	// reporter_missing: a mail to abuse@ that is not yet a report.
+	MailID       string    // M-…
+	MailSubject  string    // the mail's subject, as the sender wrote it
+	Missing      []string  // what is missing, one line each (field: reason)
 	LoginExpires time.Time // customer_login
 }
 

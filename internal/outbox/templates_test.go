@@ -12,7 +12,7 @@ import (
 var wantKinds = []string{
 	"complainant_counter_notice", "customer_escalation", "customer_extension", "customer_login",
 	"customer_message", "customer_notice", "customer_reminder", "legal_ack", "reporter_ack",
-	"reporter_message", "reporter_need_info", "reporter_not_ours", "reporter_outcome",
+	"reporter_message", "reporter_missing", "reporter_need_info", "reporter_not_ours", "reporter_outcome",
 }
 
 func fullData() outbox.Data {
@@ -42,6 +42,9 @@ func fullData() outbox.Data {
 		RestoreEarliest: t0.Add(10 * 24 * time.Hour), RestoreLatest: t0.Add(14 * 24 * time.Hour),
 		LegalID:      "L-9ZZ1",
 		LoginExpires: t0.Add(15 * time.Minute),
+		MailID:       "M-0Q8ZK3M1TW0ABX",
+		MailSubject:  "ssh attacks",
+		Missing:      []string{"incidents[0].timestamp: \"Nov 20 10:00:01\" has no time zone"},
 	}
 }
 
@@ -71,6 +74,8 @@ func TestRenderEveryKind(t *testing.T) {
 			}
 			var want []string
 			switch {
+			case kind == "reporter_missing":
+				want = []string{d.MailID, d.Missing[0]}
 			case strings.HasPrefix(kind, "reporter_"), kind == "complainant_counter_notice":
 				want = []string{d.StatusURL, d.ReportID}
 			case strings.HasPrefix(kind, "customer_"):

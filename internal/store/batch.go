@@ -91,7 +91,7 @@ func (s *Store) insertBatch(ctx context.Context, t sqlTx, jobs []*job) error {
 		if err := s.recordConsent(ctx, t, j.rc.ID, j.nr.Report.ShareContactWithCustomer, j.nr.Channel, j.nr.ReceivedAt.UTC()); err != nil {
 			return err
 		}
-		if err := s.queueForCases(ctx, t, j.rc.ID, hasAssigned(j.nr.Report), j.nr.Channel); err != nil {
+		if err := s.queueForCases(ctx, t, j.rc.ID, hasAssigned(j.nr.Report), j.nr.ackChannel()); err != nil {
 			return err
 		}
 	}

@@ -88,6 +88,15 @@ func (s *Store) lockCases(ctx context.Context, t *sql.Tx) error {
 // SQLite (bench/json.sh).
 func ackByMail(channel string) bool { return channel == "form" || channel == "mail" }
 
+// ackChannel is the channel as far as acknowledgements go: none when the
+// sender is a machine.
+func (nr *NewReport) ackChannel() string {
+	if nr.NoAck {
+		return ""
+	}
+	return nr.Channel
+}
+
 // queueForCases notes, in the report's own transaction, what must follow
 // a new report: its acknowledgement by mail when its channel has no other
 // (a mail event; internal/notify writes it), and, when it has items

@@ -24,6 +24,7 @@ const (
 	EventCaseExtended   = "case.extended"        // customer: extension granted
 	EventPortalLogin    = "portal.login"         // customer: a magic link asked for
 	EventCounterNotice  = "counter_notice.filed" // complainant: the counter-notice forwarded
+	EventMailIncomplete = "mail.incomplete"      // a person who mailed abuse@: what their report lacks
 )
 
 // MailEvent is one row of mail_events.

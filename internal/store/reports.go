@@ -26,6 +26,10 @@ type NewReport struct {
 	ContentType    string
 	IdempotencyKey string
 	ReceivedAt     time.Time
+	// NoAck keeps the acknowledgement mail of a channel that has one (a
+	// mail) from going out: machine senders (feedback loops, feeds) are
+	// never answered.
+	NoAck bool
 
 	p *preparedReport
 }
@@ -108,7 +112,7 @@ func (s *Store) insertReport(ctx context.Context, t tx, nr *NewReport) (Receipt,
 	if err := s.insertItems(ctx, t, rc.ID, first, r); err != nil {
 		return rc, err
 	}
-	if err := s.queueForCases(ctx, t, rc.ID, hasAssigned(r), nr.Channel); err != nil {
+	if err := s.queueForCases(ctx, t, rc.ID, hasAssigned(r), nr.ackChannel()); err != nil {
 		return rc, err
 	}
 	if err := s.recordConsent(ctx, t, rc.ID, r.ShareContactWithCustomer, nr.Channel, at); err != nil {
