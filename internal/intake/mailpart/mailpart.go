@@ -163,15 +163,28 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 func parseHeader(block []byte) (Header, []string) {
 	var h Header
 	var defects []string
+	// A field's continuation lines are gathered and joined once: appending
+	// each to the value would copy it every time, quadratic in a hostile
+	// header of many folded lines.
+	var cont []string
+	flush := func() {
+		if len(cont) > 0 && len(h) > 0 {
+			h[len(h)-1].Value += " " + strings.Join(cont, " ")
+		}
+		cont = cont[:0]
+	}
 	lines := strings.Split(string(block), "\n")
 	for _, line := range lines {
 		if line == "" {
 			continue
 		}
 		if (line[0] == ' ' || line[0] == '\t') && len(h) > 0 {
-			h[len(h)-1].Value += " " + strings.TrimSpace(line)
+			if t := strings.TrimSpace(line); t != "" {
+				cont = append(cont, t)
+			}
 			continue
 		}
+		flush()
 		i := strings.IndexByte(line, ':')
 		name := ""
 		if i > 0 {
@@ -185,6 +198,7 @@ func parseHeader(block []byte) (Header, []string) {
 		}
 		h = append(h, Field{Name: name, Value: strings.TrimSpace(line[i+1:])})
 	}
+	flush()
 	for i := range h {
 		h[i].Value = DecodeWords(h[i].Value)
 	}
