@@ -90,6 +90,18 @@ func (fb *Feedback) toReport(base string) (*report.Report, report.Errors) {
 		add(prefix+".Source-IP", report.CodeNoSourceIP,
 			"the report has no Source-IP (RFC 5965 §3.2) and the reported message's Received headers name no public address: add Source-IP with the address the message came from")
 	}
+	redacted := false
+	if headers == "" && fb.SourceIP.IsValid() && !fb.ArrivalDate.IsZero() {
+		// Feedback loops may redact the reported message (RFC 6650 §3 and
+		// §5.2), and then its machine-readable fields are the evidence the
+		// provider vouches for: who sent, from where, when. They are kept
+		// as the header block, so the report is acted on, not refused.
+		var b strings.Builder
+		for _, f := range fb.Fields {
+			b.WriteString(f.Name + ": " + f.Value + "\n")
+		}
+		headers, redacted = textOf(b.String()), true
+	}
 	if headers == "" {
 		add(base+"original-message", report.CodeRequired,
 			"the report does not include the reported message (RFC 5965 §2: a message/rfc822 part, or at least its header block as text/rfc822-headers), or it is redacted beyond use: include it")
@@ -102,7 +114,11 @@ func (fb *Feedback) toReport(base string) (*report.Report, report.Errors) {
 		Subtype:     "spam_sent",
 		Description: fb.describe(),
 	}
-	if headers != "" {
+	switch {
+	case redacted:
+		r.EmailMessage = &report.EmailMessage{Headers: headers}
+		r.Description = "The reported message was redacted by the sender of the report; its feedback fields stand as the headers.\n" + r.Description
+	case headers != "":
 		r.EmailMessage = &report.EmailMessage{Headers: headers, Body: textOf(clip(fb.Original.BodyText(), MaxBodyBytes))}
 	}
 	if fb.SourceIP.IsValid() {
