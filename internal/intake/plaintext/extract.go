@@ -126,11 +126,14 @@ func isWordByte(c byte) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// usableSource says whether a can be where abuse came from: a public
-// unicast address (not 0.0.0.0, broadcast, multicast, loopback, private,
-// link-local or CGNAT, RFC 6890).
+// usableSource says whether a can be where abuse came from: a unicast
+// address outside private networks (not 0.0.0.0, broadcast, multicast,
+// loopback, RFC 1918/4193 or link-local, RFC 6890). The shared space of RFC
+// 6598 (100.64.0.0/10) is kept: a carrier hands it to its customers, and a
+// complaint to that carrier's desk names one of them (the demo's provider
+// lives there too). A Received hop from it is still inside (insideAddr).
 func usableSource(a netip.Addr) bool {
-	return a.IsValid() && a.IsGlobalUnicast() && !a.IsPrivate() && !cgnat.Contains(a) &&
+	return a.IsValid() && a.IsGlobalUnicast() && !a.IsPrivate() &&
 		a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
