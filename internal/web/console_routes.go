@@ -24,6 +24,11 @@ func (s *Server) routeConsole(mux *http.ServeMux, limited func(string, http.Hand
 	mux.HandleFunc("GET /console/outbox", analyst(s.handleOutbox))
 	mux.HandleFunc("GET /console/outbox/{mid}", analyst(s.handleOutboxMail))
 	mux.HandleFunc("POST /console/outbox/{mid}/retry", analyst(s.handleOutboxRetry))
+	mux.HandleFunc("GET /console/mailbox", analyst(s.handleMailbox))
+	mux.HandleFunc("GET /console/mailbox/{id}", analyst(s.handleMailboxMail))
+	mux.HandleFunc("GET /console/mailbox/{id}/raw", analyst(s.handleMailboxRaw))
+	mux.HandleFunc("POST /console/mailbox/{id}/requeue", analyst(s.handleMailboxRequeue))
+	mux.HandleFunc("POST /console/mailbox/{id}/handle", analyst(s.handleMailboxHandle))
 	mux.HandleFunc("GET /console/sink", analyst(s.handleSink))
 	mux.HandleFunc("GET /console/sink/{n}", analyst(s.handleSinkMail))
 

@@ -91,6 +91,9 @@ type Server struct {
 	Mail interface {
 		EnqueueTx(ctx context.Context, tx *sql.Tx, id int64) error
 	}
+	// Mailbox wakes the abuse@ mailbox's processor when the console sends
+	// a mail through it again; nil: the processor finds it at its next poll.
+	Mailbox interface{ Kick() }
 	// Sink is the demo's in-process SMTP server, whose mails the console
 	// shows; nil otherwise.
 	Sink interface {
