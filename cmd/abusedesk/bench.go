@@ -48,6 +48,9 @@ func cmdBench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "scan" {
 		return cmdBenchScan(ctx, args[1:])
 	}
+	if len(args) > 0 && args[0] == "mailbox" {
+		return cmdBenchMailbox(ctx, args[1:])
+	}
 	if len(args) > 0 && args[0] == "mail" {
 		return cmdBenchMail(ctx, args[1:])
 	}

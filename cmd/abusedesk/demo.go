@@ -45,6 +45,10 @@ func cmdDemo(ctx context.Context, args []string) error {
 	if !set["desk-name"] && os.Getenv("ABUSEDESK_DESK_NAME") == "" {
 		f.mail.desk = "Demo Cloud abuse desk"
 	}
+	if !set["smtp-listen"] && os.Getenv("ABUSEDESK_SMTP_LISTEN") == "" {
+		f.mailbox.listen = "127.0.0.1:2525" // the abuse@ mailbox, on loopback
+		f.mailbox.anyPort = true
+	}
 	n, err := demoCount(*addresses)
 	if err != nil {
 		return fmt.Errorf("--addresses: %w", err)
@@ -119,6 +123,12 @@ func cmdDemo(ctx context.Context, args []string) error {
 			log.Error("demo cases", "err", err)
 			return
 		}
+		mailNote := []string{"    (no mailbox: --smtp-listen is off)"}
+		if f.mailbox.bound != "" {
+			if mailNote, err = seedDemoMail(ctx, f.mailbox.bound, f.mail.domain, p); err != nil {
+				log.Error("demo mail", "err", err)
+			}
+		}
 		before, after, ok := p.Reassignment()
 		var who strings.Builder
 		if ok {
@@ -141,6 +151,11 @@ abusedesk demo — database %s
   demo mailbox       %s/console/sink   (%s: acknowledgements,
                      notices with the customer's portal link, questions with the reporter's status link)
   outgoing mail      %s/console/outbox
+  abuse@ mailbox     smtp://%s  (abuse@%s; replies to abuse+TOKEN@%s join their case)
+    review queue and per-parser counts: %s/console/mailbox; sent to it at start:
+%s
+    send one:   curl -s smtp://%s --mail-from you@example.org --mail-rcpt abuse@%s -T report.eml
+    read one:   abusedesk mail parse report.eml   (what it becomes, as JSON; nothing stored)
 
   report form        %s/report        (French: %s/fr/report)
   API description    %s/api/openapi.yaml
@@ -158,6 +173,7 @@ abusedesk demo — database %s
 Stop with Ctrl-C.
 `, f.db, *seed, s.Prefixes, s.Accounts, s.Resources, s.Assignments, s.Wider, s.Hostnames, took.Round(time.Millisecond), *seed, n,
 			base, demoAnalyst, demoAdmin, demoPassword, strings.Join(staff.cases, "\n"), staff.token, base, staff.ip, base, sinkNote, base,
+			f.mailbox.bound, f.mail.domain, f.mail.domain, base, strings.Join(mailNote, "\n"), f.mailbox.bound, f.mail.domain,
 			base, base, base, base, base, strings.Join(d.links, "\n"), who.String(),
 			base, d.try.Addr, d.try.Time.Format(time.RFC3339), d.try.Addr)
 	})

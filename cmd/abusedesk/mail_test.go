@@ -47,7 +47,9 @@ func TestMailFlow(t *testing.T) {
 		}
 		token := strings.Fields(out)[0]
 		seedProvider(t, bin, db)
-		flags := []string{"--smtp-relay", sink.Addr(), "--smtp-retry-first", "300ms", "--mail-domain", "desk.example", "--base-url", "https://desk.example"}
+		mx := freePort(t)
+		flags := []string{"--smtp-relay", sink.Addr(), "--smtp-retry-first", "300ms", "--mail-domain", "desk.example", "--base-url", "https://desk.example",
+			"--smtp-listen", mx}
 		base, cmd := startServe(t, bin, db, flags...)
 		resp, err := http.Post(base+"/api/v1/reports", "application/json", strings.NewReader(`{"type":"network","subtype":"intrusion",
 			"reporter":{"name":"Olga Ops","email":"olga@reporter.example"},"incidents":[{"source_ip":"203.0.113.7","target":"198.51.100.20",
@@ -91,6 +93,41 @@ func TestMailFlow(t *testing.T) {
 		if raw := string(ask.Raw); !strings.Contains(raw, "https://desk.example/status/R-") || strings.Contains(raw, "Example SARL") {
 			t.Errorf("question without its status link, or naming the customer:\n%s", raw)
 		}
+		// The reporter answers by replying to the question: the reply comes
+		// to the desk's mailbox over SMTP and joins the case.
+		replyTo := ""
+		if _, after, ok := strings.Cut(string(ask.Raw), "Reply-To: "); ok {
+			replyTo = strings.Trim(strings.TrimSpace(strings.SplitN(after, "\n", 2)[0]), "<>")
+		}
+		if !strings.HasPrefix(replyTo, "abuse+") {
+			t.Fatalf("question without a reply address: %q", replyTo)
+		}
+		reply := "From: Olga Ops <olga@reporter.example>\r\nTo: " + replyTo + "\r\nSubject: Re: question\r\nMessage-ID: <olga-1@reporter.example>\r\n\r\nPort 22, on both servers.\r\n\r\n> Which port?\r\n"
+		mxSend(t, mx, "olga@reporter.example", replyTo, reply)
+		var detail struct {
+			Status   string `json:"status"`
+			Messages []struct{ From, Kind, Text string }
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			staffAPI(t, base, token, "GET", "/api/v1/cases/"+id, "", &detail)
+			if detail.Status != "needs_info" || time.Now().After(deadline) {
+				break
+			}
+		}
+		last := detail.Messages[len(detail.Messages)-1]
+		if detail.Status == "needs_info" || last.From != "reporter" || last.Text != "Port 22, on both servers." {
+			t.Fatalf("the mailed answer did not join the case: status %s, last message %+v", detail.Status, last)
+		}
+		// A person's complaint by mail becomes a report and is acknowledged.
+		complaint := "From: Pat <pat@victim.example>\r\nTo: abuse@desk.example\r\nSubject: ssh attacks\r\nMessage-ID: <pat-1@victim.example>\r\n\r\n" +
+			"Your address 203.0.113.7 is attacking our server 198.51.100.20 (times are UTC):\r\n" + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) +
+			" sshd[1]: Failed password for root from 203.0.113.7 port 4022 ssh2\r\n"
+		mxSend(t, mx, "pat@victim.example", "abuse@desk.example", complaint)
+		ack := waitMail(t, sink, func(m mailsink.Message) bool { return has(m.To, "pat@victim.example") })
+		_, body, _ := strings.Cut(string(ack.Raw), "\r\n\r\n")
+		if raw := strings.ReplaceAll(body, "=\r\n", ""); !strings.Contains(raw, "https://desk.example/status/R-") { // quoted-printable soft breaks
+			t.Errorf("the mailed report's acknowledgement has no status link:\n%s", raw)
+		}
 		sent := sink.Count()
 		// Restart: nothing is sent again.
 		cmd.Process.Signal(os.Interrupt)
@@ -113,6 +150,19 @@ func TestMailFlow(t *testing.T) {
 			t.Errorf("outbox %v, sink received %d", counts, sent)
 		}
 	})
+}
+
+// mxSend mails the desk's mailbox over SMTP.
+func mxSend(t *testing.T, addr, from, to, raw string) {
+	t.Helper()
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SendMail(from, []string{to}, strings.NewReader(raw)); err != nil {
+		t.Fatalf("mailing %s: %v", to, err)
+	}
 }
 
 func has(list []string, s string) bool {
@@ -152,4 +202,43 @@ func staffAPI(t *testing.T, base, token, method, path, body string, into any) in
 		json.NewDecoder(resp.Body).Decode(into)
 	}
 	return resp.StatusCode
+}
+
+// TestMailParse runs `abusedesk mail parse` on a mail: the JSON names the
+// parser, holds the report as the API takes it, and lists what is missing.
+func TestMailParse(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	at := time.Now().Add(-time.Hour).UTC()
+	good := "From: Pat <pat@victim.example>\r\nSubject: ssh\r\n\r\nYour address 203.0.113.7 is attacking our server 198.51.100.20 (times are UTC):\r\n" +
+		at.Format(time.RFC3339) + " sshd[1]: Failed password for root from 203.0.113.7 port 4022 ssh2\r\n"
+	bad := "From: Pat <pat@victim.example>\r\nSubject: ssh\r\nDate: " + time.Now().UTC().Format(time.RFC1123Z) + "\r\n\r\nYour address 203.0.113.7 is attacking our server 198.51.100.20:\r\n" +
+		at.Format(time.Stamp) + " sshd[1]: Failed password for root from 203.0.113.7 port 4022 ssh2\r\n"
+	for name, body := range map[string]string{"good.eml": good, "bad.eml": bad} {
+		if err := os.WriteFile(dir+"/"+name, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := runBin(t, bin, nil, "mail", "parse", dir+"/good.eml", dir+"/bad.eml")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	var res [2]struct {
+		Parser  string           `json:"parser"`
+		Reports []map[string]any `json:"reports"`
+		Missing []struct{ Field, Code string }
+	}
+	for i := range res {
+		if err := dec.Decode(&res[i]); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	if r := res[0]; r.Parser != "plaintext" || len(r.Reports) != 1 || len(r.Missing) != 0 || r.Reports[0]["type"] != "network" ||
+		r.Reports[0]["reporter"].(map[string]any)["email"] != "pat@victim.example" {
+		t.Errorf("good mail: %+v", r)
+	}
+	if r := res[1]; len(r.Reports) != 0 || len(r.Missing) == 0 || r.Missing[0].Code != "timezone_required" {
+		t.Errorf("mail without zones: %+v", r)
+	}
 }

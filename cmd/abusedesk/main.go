@@ -48,9 +48,11 @@ usage:
   abusedesk import ranges|inventory [--db FILE|postgres://URL] FILE
   abusedesk attribute [--db FILE|postgres://URL] IP|URL TIME
   abusedesk routing show [--routing FILE]
+  abusedesk mail parse FILE.eml…   (what a mail to abuse@ becomes, as JSON; nothing stored)
   abusedesk bench csv [--rows N] [--db FILE|postgres://URL]
   abusedesk bench console [--db FILE] [--cases 1M] [--reports 5M]
   abusedesk bench scan [--size 1GB]
+  abusedesk bench mailbox [--mails N] [--db FILE|postgres://URL]
   abusedesk report scan|submit …   (abusedesk report help)
 
 Every flag has an environment variable (ABUSEDESK_ADDR, ABUSEDESK_DB, …);
@@ -89,6 +91,8 @@ func main() {
 		err = cmdAudit(ctx, args)
 	case "attribute":
 		err = cmdAttribute(ctx, args)
+	case "mail":
+		err = cmdMail(ctx, args, os.Stdout)
 	case "bench":
 		err = cmdBench(ctx, args)
 	case "report":

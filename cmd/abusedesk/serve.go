@@ -41,6 +41,7 @@ type serverFlags struct {
 	thresholds         string
 	escalationBump     int64
 	mail               mailFlags
+	mailbox            mailboxFlags
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet, defAddr, defDB string) {
@@ -62,6 +63,7 @@ func (f *serverFlags) register(fs *flag.FlagSet, defAddr, defDB string) {
 	fs.StringVar(&f.thresholds, "priority-thresholds", env("ABUSEDESK_PRIORITY_THRESHOLDS", ""), "priority score cut-offs of P1,P2,P3 ($ABUSEDESK_PRIORITY_THRESHOLDS; default 70,50,30)")
 	fs.Int64Var(&f.escalationBump, "escalation-bump", envInt("ABUSEDESK_ESCALATION_BUMP", 0), "priority score added when a case is escalated ($ABUSEDESK_ESCALATION_BUMP; default 25)")
 	f.mail.register(fs)
+	f.mailbox.register(fs)
 	fs.StringVar(&f.sendingServiceList, "sending-service-hosts", env("ABUSEDESK_SENDING_SERVICE_HOSTS", strings.Join(report.DefaultSendingServiceHosts, ",")), "comma-separated host suffixes of the provider's email-sending service ($ABUSEDESK_SENDING_SERVICE_HOSTS)")
 }
 
@@ -190,6 +192,16 @@ func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags,
 		return err
 	}
 	defer bg.stop()
+	mbox, err := f.mailbox.start(ctx, st, in, policy, &f.mail, log)
+	if err != nil {
+		in.Close()
+		return err
+	}
+	// Stopped before the intake writer closes: a mail being processed
+	// still commits its reports.
+	defer in.Close()
+	defer mbox.stop()
+	w.Mailbox = mbox.box
 	if bg.deliverer != nil {
 		w.Mail = bg.deliverer
 	}
