@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,7 +46,7 @@ func cmdBenchMailbox(ctx context.Context, args []string) error {
 	defer done()
 	mails := benchMails(*n)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	fmt.Printf("bench mailbox: %d mails (plain-text complaints, ARF, X-ARF, DMCA notices, CSV feeds, replies), %d SMTP clients, %s\n", *n, *clients, st.Dialect)
+	fmt.Printf("bench mailbox: %d mails (in sevenths: two of plain-text complaints, ARF, X-ARF, DMCA notices, CSV scan feeds of 20 rows, unreadable), %d SMTP clients, %s\n", *n, *clients, st.Dialect)
 
 	in := intake.New(st, &report.Validator{}, intake.BulkLimits{})
 	defer in.Close()
@@ -178,7 +179,7 @@ func benchMails(n int) [][]byte {
 		date := at.Format(time.RFC1123Z)
 		id := fmt.Sprintf("<bench-%d@sender.example>", i)
 		var m string
-		switch i % 5 {
+		switch i % 7 {
 		case 0, 1: // a person's complaint
 			m = fmt.Sprintf("From: Ops %d <ops%d@victim.example>\r\nTo: abuse@desk.example\r\nSubject: SSH brute force from %s\r\nDate: %s\r\nMessage-ID: %s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
 				"Hello,\r\n\r\nYour address %s keeps attacking our server 198.51.100.1 over SSH. Times are UTC.\r\n\r\n"+
@@ -197,6 +198,24 @@ func benchMails(n int) [][]byte {
 				"Report-ID: %d@xarf-sender.example\r\nDate: %s\r\nSource: %s\r\nSource-Type: ipv4\r\nPort: 22\r\nService: ssh\r\nDestination: 198.51.100.1\r\nDestination-Type: ipv4\r\nAttachment: text/plain\r\nSchema-URL: http://www.x-arf.org/schema/abuse_login-attack_0.1.2.json\r\nUser-Agent: bench\r\nVersion: 0.2\r\n"+
 				"--x%d\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s sshd: Failed password for root from %s\r\n--x%d--\r\n",
 				ip, date, id, i, i, ip, i, i, date, ip, i, at.Format(time.RFC3339), ip, i)
+		case 5: // a free-text DMCA notice with its six elements
+			m = fmt.Sprintf("From: Rights Agent <notices@rights.example>\r\nTo: abuse@desk.example\r\nSubject: DMCA notice of copyright infringement %d\r\nDate: %s\r\nMessage-ID: %s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
+				"Dear Sir or Madam,\r\n\r\nThis is a notice under 17 U.S.C. § 512(c). The following copyrighted work is infringed:\r\nTitle: The Great Film %d\r\n\r\n"+
+				"Infringing material: https://files.customer.example/dl/film-%d.mkv\r\n\r\n"+
+				"I have a good faith belief that use of the material in the manner complained of is not authorized by the copyright owner, its agent, or the law.\r\n"+
+				"The information in this notification is accurate, and under penalty of perjury, I am authorized to act on behalf of the owner of an exclusive right that is allegedly infringed.\r\n\r\n"+
+				"Contact:\r\nName: Rita Agent\r\nAddress: 1 Main Street, Springfield, USA\r\nPhone: +1 555 0100\r\nEmail: notices@rights.example\r\n\r\n/s/ Rita Agent\r\n",
+				i, date, id, i, i)
+		case 6: // a scan feed with a CSV attachment, times stated UTC
+			var rows strings.Builder
+			rows.WriteString("timestamp,ip,port,protocol,tag\r\n")
+			for r := range 20 {
+				fmt.Fprintf(&rows, "%s,%s,%d,tcp,scan\r\n", at.Add(-time.Duration(r)*time.Minute).Format("2006-01-02 15:04:05"), ip, 1000+r)
+			}
+			m = fmt.Sprintf("From: <feeds@scanwatch.example>\r\nTo: abuse@desk.example\r\nSubject: Scan report %d\r\nDate: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n"+
+				"Content-Type: multipart/mixed; boundary=\"c%d\"\r\n\r\n--c%d\r\nContent-Type: text/plain\r\n\r\nScans seen from your network. All times are UTC.\r\n"+
+				"--c%d\r\nContent-Type: text/csv; name=\"scan.csv\"\r\nContent-Disposition: attachment; filename=\"scan.csv\"\r\n\r\n%s--c%d--\r\n",
+				i, date, id, i, i, i, rows.String(), i)
 		case 4: // a reply to nothing the desk knows: review
 			m = fmt.Sprintf("From: someone%d@elsewhere.example\r\nTo: abuse@desk.example\r\nSubject: hello\r\nDate: %s\r\nMessage-ID: %s\r\nContent-Type: text/plain\r\n\r\nHi, how do I reset my password?\r\n", i, date, id)
 		}
