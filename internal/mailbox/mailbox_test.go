@@ -291,3 +291,28 @@ func decodeQP(s string) string {
 	r := strings.NewReplacer("=C3=A9", "é", "=C3=A8", "è", "=C3=A0", "à", "=C3=B4", "ô", "=E2=80=AF", " ", "=C2=A0", " ", "=3D", "=", "=C2=A7", "§", "=E2=80=99", "’")
 	return r.Replace(s)
 }
+
+// A mail whose processing failed MaxAttempts times goes to review with the
+// last error, instead of being tried for ever.
+func TestFailingMailGoesToReview(t *testing.T) {
+	st := storetest.OpenSQLite(t)
+	e := setup(t, st)
+	ctx := context.Background()
+	m := &store.InboundMail{RemoteAddr: "127.0.0.1:1", Helo: "x", MailFrom: "a@b.example", RcptTo: []string{"abuse@desk.example"}, Raw: sample(t, "ssh-en.eml")}
+	if err := st.InsertInbound(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	for range mailbox.MaxAttempts {
+		if err := st.InboundAttemptFailed(ctx, m.ID, "database refused the row"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.drain(t)
+	got, err := st.InboundByID(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != store.InboundReview || got.Parser != "failed" || !strings.Contains(got.Detail["reason"].(string), "database refused the row") {
+		t.Fatalf("state %s parser %s detail %v", got.State, got.Parser, got.Detail)
+	}
+}

@@ -12,6 +12,9 @@ import (
 	"abusedesk/internal/store"
 )
 
+// MaxAttempts is how often a mail is processed before it goes to review.
+const MaxAttempts = 5
+
 // Process makes one mail what it is and records the verdict. An error
 // leaves the mail waiting (it is tried again); a mail nobody can read is
 // not an error, it is a review entry.
@@ -22,6 +25,13 @@ func (b *Mailbox) Process(ctx context.Context, id int64) error {
 	}
 	if m.State != store.InboundNew {
 		return nil
+	}
+	if m.Attempts >= MaxAttempts {
+		// A mail that fails every time (a bug in a parser, data the
+		// database refuses) must not be retried for ever: an analyst looks.
+		last, _ := m.Detail["last_error"].(string)
+		return b.finish(ctx, m, store.InboundVerdict{State: store.InboundReview, Parser: "failed", At: b.cfg.Now(),
+			Detail: map[string]any{"reason": fmt.Sprintf("processing failed %d times; the last error: %s", m.Attempts, last)}})
 	}
 	err = b.process(ctx, m)
 	if err != nil && !errors.Is(err, store.ErrInboundDone) && ctx.Err() == nil {
