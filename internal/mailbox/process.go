@@ -86,6 +86,9 @@ func (b *Mailbox) own(res *mailparse.Result) bool {
 // outbox; the entry waits in the bounce list for an analyst.
 func (b *Mailbox) bounce(ctx context.Context, m *store.InboundMail, res *mailparse.Result, v store.InboundVerdict) error {
 	v.State = store.InboundBounce
+	if res.BounceStatus != "" {
+		v.Detail["bounce_status"] = res.BounceStatus
+	}
 	if res.Bounced != "" {
 		v.Detail["bounced_message_id"] = res.Bounced
 		if ob, err := b.cfg.Store.OutboxByMessageID(ctx, res.Bounced); err == nil {

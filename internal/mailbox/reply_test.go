@@ -183,6 +183,21 @@ func TestRepliesJoinTheirCase(t *testing.T) {
 			t.Fatalf("expired token: %s %v", m.State, m.Detail)
 		}
 
+		// The customer's server bounces a later mail: a bounce entry on
+		// the case, naming the desk's mail and why.
+		dsn := "From: MAILER-DAEMON@mx.customer.example\r\nTo: abuse@desk.example\r\nSubject: Undelivered Mail\r\nMessage-ID: <b1@mx.customer.example>\r\n" +
+			"Content-Type: multipart/report; report-type=delivery-status; boundary=\"d\"\r\n\r\n--d\r\n\r\nSorry.\r\n" +
+			"--d\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.customer.example\r\n\r\nFinal-Recipient: rfc822; " + custEmail +
+			"\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 552 mailbox full\r\n\r\n" +
+			"--d\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: abuse@desk.example\r\nMessage-ID: " + notice[0].MessageID + "\r\n--d--\r\n"
+		if err := e.send(t, "", []string{"postmaster@desk.example"}, []byte(dsn)); err != nil {
+			t.Fatal(err)
+		}
+		e.drain(t)
+		if m := e.last(t); m.State != store.InboundBounce || m.CaseID != c.ID || !strings.Contains(m.Detail["bounce_status"].(string), "5.2.2 "+custEmail) {
+			t.Fatalf("bounce: %s case %d %v", m.State, m.CaseID, m.Detail)
+		}
+
 		// The desk's own mail coming back is never answered nor reported.
 		own := notice[0].Raw
 		if err := e.send(t, "abuse@desk.example", []string{"abuse@desk.example"}, own); err != nil {

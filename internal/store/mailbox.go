@@ -307,21 +307,7 @@ func (s *Store) InboundCounts(ctx context.Context, since time.Time) ([]ParserCou
 
 // InboundStateCounts counts every mail by state.
 func (s *Store) InboundStateCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.R.QueryContext(ctx, s.Q("inbound-state-counts"))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[st] = n
-	}
-	return out, rows.Err()
+	return s.countBy(ctx, s.Q("inbound-state-counts"))
 }
 
 // OutboxByMessageID finds one of the desk's mails by its Message-ID: a reply

@@ -213,7 +213,12 @@ func (s *Store) OutboxAttempts(ctx context.Context, id int64) ([]OutboxAttempt, 
 
 // OutboxCounts returns how many mails are in each state.
 func (s *Store) OutboxCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.R.QueryContext(ctx, s.Q("outbox-counts"))
+	return s.countBy(ctx, s.Q("outbox-counts"))
+}
+
+// countBy reads a query of (key, count) rows into a map.
+func (s *Store) countBy(ctx context.Context, q string) (map[string]int, error) {
+	rows, err := s.R.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}

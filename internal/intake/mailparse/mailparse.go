@@ -79,8 +79,10 @@ type Result struct {
 	Subject   string   `json:"subject,omitempty"`
 	MessageID string   `json:"message_id,omitempty"`
 	InReplyTo []string `json:"-"` // In-Reply-To and References ids, nearest first
-	// Bounced is, for a DSN, the Message-ID of the desk's mail that bounced.
-	Bounced string `json:"bounced,omitempty"`
+	// Bounced is, for a DSN, the Message-ID of the desk's mail that bounced,
+	// and BounceStatus what the reporting MTA said of each recipient.
+	Bounced      string `json:"bounced,omitempty"`
+	BounceStatus string `json:"bounce_status,omitempty"`
 
 	Part *mailpart.Part `json:"-"`
 }
@@ -115,8 +117,8 @@ func ParsePart(p *mailpart.Part, opt Options) *Result {
 	res.InReplyTo = messageIDs(p.Header.Get("In-Reply-To"), p.Header.Get("References"))
 	res.Machine, res.MachineReason = machineHeaders(p, opt.NullSender)
 
-	if dsn, orig := deliveryStatus(p); dsn {
-		res.Parser, res.Bounced = ParserDSN, orig
+	if dsn, orig, status := deliveryStatus(p); dsn {
+		res.Parser, res.Bounced, res.BounceStatus = ParserDSN, orig, status
 		res.Machine, res.MachineReason = true, "delivery status notification (RFC 3464)"
 		res.Language = "en"
 		return res
@@ -255,7 +257,7 @@ func addrOf(s string) string {
 // report-type=delivery-status) and returns the Message-ID of the message it
 // is about, from the returned message or its headers (RFC 3462 §2, third
 // part).
-func deliveryStatus(p *mailpart.Part) (bool, string) {
+func deliveryStatus(p *mailpart.Part) (dsn bool, messageID, status string) {
 	var rep *mailpart.Part
 	p.Walk(func(q *mailpart.Part) bool {
 		if rep == nil && q.MediaType == "multipart/report" && strings.EqualFold(q.Params["report-type"], "delivery-status") {
@@ -264,14 +266,44 @@ func deliveryStatus(p *mailpart.Part) (bool, string) {
 		return rep == nil && q.Message == nil
 	})
 	if rep == nil {
-		return false, ""
+		return false, "", ""
 	}
 	for _, c := range rep.Parts {
-		if c.Message != nil {
-			return true, strings.TrimSpace(c.Message.Header.Get("Message-ID"))
+		switch {
+		case c.Message != nil && messageID == "":
+			messageID = strings.TrimSpace(c.Message.Header.Get("Message-ID"))
+		case c.MediaType == "message/delivery-status" && status == "":
+			status = recipientStatus(c.Text())
 		}
 	}
-	return true, ""
+	return true, messageID, status
+}
+
+// recipientStatus summarises the per-recipient fields of a delivery-status
+// body (RFC 3464 §2.3): action, status code, recipient and diagnostic, one
+// recipient a line, at most ten.
+func recipientStatus(body string) string {
+	var out []string
+	blocks := strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n\n")
+	for i, b := range blocks {
+		if i == 0 || len(out) == 10 { // the first block is about the message (§2.2)
+			continue
+		}
+		h := mailpart.ParseHeaderOnly([]byte(b)).Header
+		rcpt := h.Get("Final-Recipient")
+		if rcpt == "" {
+			continue
+		}
+		if _, addr, ok := strings.Cut(rcpt, ";"); ok {
+			rcpt = strings.TrimSpace(addr)
+		}
+		line := strings.TrimSpace(h.Get("Action") + " " + h.Get("Status") + " " + rcpt)
+		if d := h.Get("Diagnostic-Code"); d != "" {
+			line += " (" + clip(d, 300) + ")"
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }
 
 // messageIDs lists the msg-ids of In-Reply-To then References, the nearest

@@ -95,7 +95,8 @@ func TestSenderAndKinds(t *testing.T) {
 		"--d\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.customer.example\r\n\r\nFinal-Recipient: rfc822; soc@customer.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n" +
 		"--d\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: abuse@desk.example\r\nMessage-ID: <n1@desk.example>\r\nSubject: [C-1] notice\r\n--d--\r\n"
 	res := Parse([]byte(dsn), Options{})
-	if res.Parser != ParserDSN || !res.Machine || res.Bounced != "<n1@desk.example>" || len(res.Reports) != 0 {
+	if res.Parser != ParserDSN || !res.Machine || res.Bounced != "<n1@desk.example>" || len(res.Reports) != 0 ||
+		res.BounceStatus != "failed 5.1.1 soc@customer.example" {
 		t.Errorf("DSN: %+v", res)
 	}
 	person := "From: \"Jeanne Martin\" <Jeanne@Exemple.fr>\r\nSubject: Hameçonnage\r\nIn-Reply-To: <a@desk.example>\r\nReferences: <z@desk.example> <y@desk.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
