@@ -105,6 +105,14 @@ func (b *Mailbox) bounce(ctx context.Context, m *store.InboundMail, res *mailpar
 
 // reports stores the reports the mail carries, or says what is missing.
 func (b *Mailbox) reports(ctx context.Context, m *store.InboundMail, res *mailparse.Result, v store.InboundVerdict) error {
+	if made, _ := m.Detail["reports"].([]any); len(made) > 0 {
+		// Processed again after it made reports (a requeue from the
+		// console): they stand; idempotency keys are remembered only a
+		// day, so they are not submitted again.
+		v.State, v.Detail["reports"] = store.InboundReport, made
+		v.Detail["language"] = res.Language
+		return b.finish(ctx, m, v)
+	}
 	var ids []string
 	for i, r := range res.Reports {
 		rc, es, err := b.cfg.Intake.Submit(ctx, intake.Submission{
