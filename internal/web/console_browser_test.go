@@ -1,11 +1,14 @@
 package web
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"abusedesk/internal/store"
 	"abusedesk/internal/store/storetest"
 )
 
@@ -99,5 +102,60 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	if h1 := browserRun(t, ctx, "h1", chromedp.Text(css("h1"))); !strings.Contains(h1, "203.0.113.7") {
 		t.Errorf("search page title %q", h1)
+	}
+}
+
+// TestBrowserMailbox works the review queue in real Chromium: a mail nobody
+// could read is listed first, its hostile subject and body stay text, and
+// the analyst marks it handled with a note.
+func TestBrowserMailbox(t *testing.T) {
+	ctx := browserContext(t)
+	st := storetest.OpenSQLite(t)
+	srv, _ := consoleServer(t, st)
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	bg := context.Background()
+	m := &store.InboundMail{RemoteAddr: "192.0.2.9:4000", Helo: "mx.sender.example", MailFrom: "x@sender.example", RcptTo: []string{"abuse@desk.example"},
+		Raw: []byte("From: x@sender.example\r\nSubject: <img src=x onerror=alert(1)>\r\n\r\nhello <script>document.title='pwned'</script>\r\n")}
+	if err := st.InsertInbound(bg, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishInbound(bg, m.ID, store.InboundVerdict{State: store.InboundReview, Parser: "plaintext", From: "x@sender.example",
+		Subject: "<img src=x onerror=alert(1)>", At: time.Now(), Detail: map[string]any{"reason": "no report found in this mail"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/console/mailbox"),
+		chromedp.WaitVisible(css("#email")),
+		chromedp.SendKeys(css("#email"), staffEmail),
+		chromedp.SendKeys(css("#password"), staffPassword),
+		chromedp.Click(css("#login")),
+		chromedp.WaitVisible(css("#parsers")),
+		chromedp.Click(css(`a[href="/console/mailbox/`+m.PublicID+`"]`)),
+		chromedp.WaitVisible(css("#raw-mail")),
+	); err != nil {
+		t.Fatalf("opening the review entry: %v", err)
+	}
+	if n := browserRun(t, ctx, "images", chromedp.Evaluate[int](`document.querySelectorAll('main img, #mail-subject img').length`)); n != 0 {
+		t.Error("the hostile subject became an element")
+	}
+	if title := browserRun(t, ctx, "title", chromedp.Title()); strings.Contains(title, "pwned") {
+		t.Error("the mail's script ran")
+	}
+	if raw := browserRun(t, ctx, "raw", chromedp.Text(css("#raw-mail"))); !strings.Contains(raw, "<script>document.title='pwned'</script>") {
+		t.Errorf("raw text shows %q", raw)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(css("#note"), "asked the sender by phone"),
+		chromedp.Click(css("#handle")),
+		chromedp.WaitVisible(css("#handled-note")),
+	); err != nil {
+		t.Fatalf("handling: %v", err)
+	}
+	if s := browserRun(t, ctx, "state", chromedp.Text(css("#mail-state"))); !strings.Contains(strings.ToLower(s), "handled") {
+		t.Errorf("state after handling %q", s)
+	}
+	got, err := st.InboundByID(bg, m.ID)
+	if err != nil || got.State != store.InboundDone || got.HandledBy != staffEmail {
+		t.Fatalf("stored: %v %+v", err, got)
 	}
 }
