@@ -316,3 +316,30 @@ func TestFailingMailGoesToReview(t *testing.T) {
 		t.Fatalf("state %s parser %s detail %v", got.State, got.Parser, got.Detail)
 	}
 }
+
+// A request from an authority mailed to abuse@ lands in the legal queue,
+// and the authority gets the legal team's acknowledgement.
+func TestLegalRequestByMail(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := setup(t, st)
+		raw := "From: \"Lt. Marie Curie\" <m.curie@police.gouv.example>\r\nTo: abuse@desk.example\r\nSubject: Réquisition judiciaire 2026/123\r\n" +
+			"Content-Type: text/plain; charset=utf-8\r\n\r\nPar réquisition judiciaire, communiquez-nous l'identité de l'abonné ayant utilisé l'adresse 203.0.113.7 le 20/11/2026.\r\n"
+		if err := e.send(t, "m.curie@police.gouv.example", []string{"abuse@desk.example"}, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		e.drain(t)
+		m := e.last(t)
+		if m.State != store.InboundReport || m.Parser != "legal" || m.Detail["legal_request"] == nil {
+			t.Fatalf("legal request: %s %s %v", m.State, m.Parser, m.Detail)
+		}
+		if n := e.count(t, `SELECT count(*) FROM reports`); n != 0 {
+			t.Fatalf("a legal request made %d abuse reports", n)
+		}
+		if _, err := e.n.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if acks := sent(t, st, "legal_ack"); len(acks) != 1 || acks[0].Recipient != "m.curie@police.gouv.example" || acks[0].Language != "fr" {
+			t.Fatalf("legal acknowledgement: %+v", acks)
+		}
+	})
+}

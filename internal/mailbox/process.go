@@ -62,6 +62,9 @@ func (b *Mailbox) process(ctx context.Context, m *store.InboundMail) error {
 	if res.Parser == mailparse.ParserDSN {
 		return b.bounce(ctx, m, res, v)
 	}
+	if res.Legal != nil {
+		return b.legal(ctx, m, res, v)
+	}
 	// A reply to one of the desk's mails joins its case.
 	if handled, err := b.routeReply(ctx, m, res, v); handled || err != nil {
 		return err
@@ -166,6 +169,25 @@ func (b *Mailbox) reports(ctx context.Context, m *store.InboundMail, res *mailpa
 		}, At: b.cfg.Now()})
 	}
 	return b.finishWith(ctx, m, v, events...)
+}
+
+// legal files a request from an authority in the legal queue; the
+// authority gets the legal team's acknowledgement (legal_ack).
+func (b *Mailbox) legal(ctx context.Context, m *store.InboundMail, res *mailparse.Result, v store.InboundVerdict) error {
+	id, es, err := b.cfg.Intake.SubmitLegal(ctx, res.Legal, m.Raw, "message/rfc822")
+	if err != nil {
+		return err
+	}
+	if len(es) > 0 {
+		v.State = store.InboundReview
+		v.Detail["reason"] = "a request from an authority the legal queue refused: forward it to the legal team"
+		v.Detail["missing"] = es
+		return b.finish(ctx, m, v)
+	}
+	v.State = store.InboundReport
+	v.Detail["legal_request"] = id
+	parserResults.WithLabelValues(res.Parser, "parsed").Inc()
+	return b.finish(ctx, m, v)
 }
 
 func legal(es report.Errors) bool {

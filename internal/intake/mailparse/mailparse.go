@@ -36,6 +36,7 @@ const (
 	ParserDMCA      = "dmca"
 	ParserFeed      = "feed"
 	ParserPlainText = "plaintext"
+	ParserLegal     = "legal"
 )
 
 // Parsers in the order they are tried.
@@ -79,6 +80,9 @@ type Result struct {
 	Subject   string   `json:"subject,omitempty"`
 	MessageID string   `json:"message_id,omitempty"`
 	InReplyTo []string `json:"-"` // In-Reply-To and References ids, nearest first
+	// Legal is a request from an authority for customer data: not an abuse
+	// report, it goes to the legal queue (DESIGN.md: routed, not dropped).
+	Legal *report.LegalRequest `json:"legal_request,omitempty"`
 	// Bounced is, for a DSN, the Message-ID of the desk's mail that bounced,
 	// and BounceStatus what the reporting MTA said of each recipient.
 	Bounced      string `json:"bounced,omitempty"`
@@ -142,6 +146,13 @@ func ParsePart(p *mailpart.Part, opt Options) *Result {
 			Message: "the mail has no text: write what happened (the source IP address, the time with its zone, the logs) or attach the evidence"}}
 	}
 	res.Language = language(p, reps)
+	if res.Parser == ParserPlainText && !res.Machine && res.From != "" {
+		if q := legalRequest(p, res); q != nil {
+			res.Parser, res.Legal, res.Missing = ParserLegal, q, report.Errors{}
+			res.Reports = []*report.Report{}
+			return res
+		}
+	}
 	// The parser's own notes win over the validator's on the same field:
 	// they quote the mail's line.
 	said := map[string]bool{}

@@ -126,6 +126,30 @@ func TestSenderAndKinds(t *testing.T) {
 	}
 }
 
+// A request from an authority goes to the legal queue; a complaint that
+// speaks of stolen customer data does not.
+func TestLegalRequest(t *testing.T) {
+	police := "From: \"Lt. Marie Curie\" <m.curie@police.gouv.example>\r\nSubject: Réquisition judiciaire 2026/123\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+		"Madame, Monsieur,\r\n\r\nDans le cadre d'une enquête, par réquisition judiciaire, nous vous prions de nous communiquer l'identité de l'abonné " +
+		"ayant utilisé l'adresse 203.0.113.7 le 20/11/2026 à 10h00 (heure de Paris).\r\n\r\nLt. Curie\r\n"
+	res := Parse([]byte(police), Options{})
+	if res.Parser != ParserLegal || res.Legal == nil || len(res.Reports) != 0 {
+		t.Fatalf("police request: parser %s legal %+v reports %d", res.Parser, res.Legal, len(res.Reports))
+	}
+	q := res.Legal
+	if q.Authority.Email != "m.curie@police.gouv.example" || q.Authority.Organization != "police.gouv.example" || q.Language != "fr" ||
+		len(q.Identifiers) != 1 || q.Identifiers[0] != "203.0.113.7" {
+		t.Errorf("legal request: %+v", q)
+	}
+	if es := (&report.Validator{}).ValidateLegal(q); len(es) > 0 {
+		t.Errorf("the request does not validate: %v", es)
+	}
+	phish := "From: cert@bank.example\r\nSubject: phishing\r\n\r\nThe page https://login-bank.example/ steals customer data and identity of our clients.\r\n"
+	if res := Parse([]byte(phish), Options{}); res.Parser == ParserLegal {
+		t.Errorf("a phishing complaint read as a legal request")
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("From: a@b.example\r\nSubject: ssh\r\n\r\n2026-11-23T09:58:01Z Failed password for root from 203.0.113.50 port 22\r\n"))
 	f.Add([]byte("Content-Type: multipart/report; report-type=feedback-report; boundary=a\n\n--a\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nSource-IP: 192.0.2.1\n--a--\n"))
