@@ -216,6 +216,9 @@ func splitKey(l yline) (key, rest string, err error) {
 		if !strings.HasPrefix(after, ":") || len(after) > 1 && after[1] != ' ' && after[1] != '\t' {
 			return "", "", errf(l.num, "expected Key: value")
 		}
+		if v == "" {
+			return "", "", errf(l.num, "an empty quoted key")
+		}
 		return v, strings.TrimLeft(after[1:], " \t"), nil
 	}
 	for i := 0; i < len(t); i++ {
