@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -130,7 +131,7 @@ func benchSMTP(mails [][]byte, clients int, accept func(string) bool, deliver fu
 			}
 			defer c.Close()
 			for m := range work {
-				if err := c.SendMail("ops@victim.example", []string{"abuse@desk.example"}, bytesReader(m)); err != nil {
+				if err := c.SendMail("ops@victim.example", []string{"abuse@desk.example"}, bytes.NewReader(m)); err != nil {
 					errc <- err
 					for range work {
 					}
@@ -152,22 +153,6 @@ func benchSMTP(mails [][]byte, clients int, accept func(string) bool, deliver fu
 	}
 	return float64(len(mails)) / time.Since(t0).Seconds(), nil
 }
-
-type byteReader struct {
-	b []byte
-	i int
-}
-
-func (r *byteReader) Read(p []byte) (int, error) {
-	if r.i >= len(r.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b[r.i:])
-	r.i += n
-	return n, nil
-}
-
-func bytesReader(b []byte) io.Reader { return &byteReader{b: b} }
 
 // benchMails makes n mails of the kinds the mailbox meets, each unique.
 func benchMails(n int) [][]byte {

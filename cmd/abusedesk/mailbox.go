@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/mail"
 	"os"
 	"strings"
 	"sync"
@@ -67,7 +66,7 @@ type mailboxRun struct {
 // start opens the listener (when --smtp-listen is set) and the processor.
 // The processor runs on every instance: mails committed by one are
 // processed by whichever is free.
-func (m *mailboxFlags) start(ctx context.Context, st *store.Store, in *intake.Service, p cases.Policy, mf *mailFlags, log *slog.Logger) (*mailboxRun, error) {
+func (m *mailboxFlags) start(ctx context.Context, st *store.Store, in *intake.Service, p cases.Policy, mf *mailFlags, mail mailSetup, log *slog.Logger) (*mailboxRun, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	r := &mailboxRun{cancel: cancel}
 	var locals []string
@@ -76,13 +75,7 @@ func (m *mailboxFlags) start(ctx context.Context, st *store.Store, in *intake.Se
 			locals = append(locals, l)
 		}
 	}
-	desk := "abuse@" + mf.domain
-	if mf.from != "" {
-		if a, err := mail.ParseAddress(mf.from); err == nil {
-			desk = a.Address
-		}
-	}
-	r.box = mailbox.New(mailbox.Config{Store: st, Intake: in, Policy: p, Domain: mf.domain, Locals: locals, DeskAddress: desk,
+	r.box = mailbox.New(mailbox.Config{Store: st, Intake: in, Policy: p, Domain: mf.domain, Locals: locals, DeskAddress: mail.notify.FromAddress(),
 		RelayDelay: mf.relayDelay, Now: in.Now, Log: log})
 	r.wg.Add(1)
 	go func() { defer r.wg.Done(); r.box.Run(ctx) }()

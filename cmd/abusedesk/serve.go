@@ -192,7 +192,7 @@ func run(ctx context.Context, log *slog.Logger, st *store.Store, f *serverFlags,
 		return err
 	}
 	defer bg.stop()
-	mbox, err := f.mailbox.start(ctx, st, in, policy, &f.mail, log)
+	mbox, err := f.mailbox.start(ctx, st, in, policy, &f.mail, mail, log)
 	if err != nil {
 		in.Close()
 		return err

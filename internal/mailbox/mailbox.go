@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
 	"strings"
 	"sync"
 	"time"
@@ -194,17 +193,6 @@ func (b *Mailbox) Drain(ctx context.Context) (int, error) {
 			return done, first
 		}
 	}
-}
-
-// addrDomain is the lower-case domain of an address.
-func addrDomain(s string) string {
-	if a, err := mail.ParseAddress(s); err == nil {
-		s = a.Address
-	}
-	if i := strings.LastIndexByte(s, '@'); i >= 0 {
-		return strings.ToLower(s[i+1:])
-	}
-	return ""
 }
 
 // missingTexts turns field errors into the lines of the "what is missing"

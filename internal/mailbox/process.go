@@ -168,7 +168,7 @@ func (b *Mailbox) reports(ctx context.Context, m *store.InboundMail, res *mailpa
 			"received_at": m.ReceivedAt.UnixMilli(), "missing": missingTexts(res.Missing, res.Language, 30), "parser": res.Parser,
 		}, At: b.cfg.Now()})
 	}
-	return b.finishWith(ctx, m, v, events...)
+	return b.finish(ctx, m, v, events...)
 }
 
 // legal files a request from an authority in the legal queue; the
@@ -199,11 +199,8 @@ func legal(es report.Errors) bool {
 	return false
 }
 
-func (b *Mailbox) finish(ctx context.Context, m *store.InboundMail, v store.InboundVerdict) error {
-	return b.finishWith(ctx, m, v)
-}
-
-func (b *Mailbox) finishWith(ctx context.Context, m *store.InboundMail, v store.InboundVerdict, events ...store.MailEvent) error {
+// finish records the verdict and the mails it sends, and counts it.
+func (b *Mailbox) finish(ctx context.Context, m *store.InboundMail, v store.InboundVerdict, events ...store.MailEvent) error {
 	parserSeen.WithLabelValues(v.Parser).Inc()
 	if v.State == store.InboundReview {
 		reviewTotal.WithLabelValues(v.Parser).Inc()

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"strings"
 	"time"
 
@@ -72,6 +73,16 @@ func (c Config) withDefaults() Config {
 	}
 	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
 	return c
+}
+
+// FromAddress is the address the desk's mails come from, defaults applied:
+// the mailbox never answers a mail from it (no loops).
+func (c Config) FromAddress() string {
+	c = c.withDefaults()
+	if a, err := mail.ParseAddress(c.From); err == nil {
+		return a.Address
+	}
+	return c.From
 }
 
 // Notifier composes mails into the outbox.

@@ -65,7 +65,7 @@ type Config struct {
 	MaxConnsPerClient int
 
 	// Accept is asked at RCPT TO with the address as the client wrote it
-	// (it should compare case-insensitively, see AcceptAddrs); false →
+	// (it should compare case-insensitively: abuse@ and postmaster@ are matched in any case); false →
 	// 550 5.1.1. nil accepts every recipient.
 	Accept func(rcpt string) bool
 	// Deliver receives the whole message (Received field prepended). nil
@@ -96,34 +96,6 @@ const (
 	// maxRefusing bounds the goroutines writing 421 to refused connections.
 	maxRefusing = 64
 )
-
-// AcceptAddrs returns an Accept function that accepts exactly the given
-// addresses, compared case-insensitively. RFC 5321 §2.4 lets a local part be
-// case-sensitive, but mailbox names like abuse@ and postmaster@ (which
-// §4.5.1 requires to be accepted in any case) are not, and senders vary.
-func AcceptAddrs(addrs ...string) func(rcpt string) bool {
-	set := make(map[string]struct{}, len(addrs))
-	for _, a := range addrs {
-		set[foldASCII(a)] = struct{}{}
-	}
-	return func(rcpt string) bool {
-		_, ok := set[foldASCII(rcpt)]
-		return ok
-	}
-}
-
-// foldASCII lower-cases ASCII letters only: domain names and the local parts
-// we serve are ASCII, and Unicode case folding of a hostile address would
-// make unrelated addresses collide.
-func foldASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
 
 // Server is the SMTP listener. Create it with New.
 type Server struct {

@@ -242,7 +242,7 @@ func splitReceived(t *testing.T, raw []byte) (field string, rest []byte) {
 
 func TestDeliverByteExact(t *testing.T) {
 	clk := &fakeClock{t: epoch}
-	h := start(t, Config{Accept: AcceptAddrs("abuse@example.net")}, clk)
+	h := start(t, Config{Accept: acceptAddrs("abuse@example.net")}, clk)
 	msg := readTestdata(t, "report.eml")
 
 	rc, code, greet := dialRaw(t, h.addr)
@@ -392,7 +392,7 @@ func TestLongLine(t *testing.T) {
 
 func TestRecipients(t *testing.T) {
 	h := start(t, Config{
-		Accept:        AcceptAddrs("abuse@example.net", "postmaster@example.net", "spam@example.net"),
+		Accept:        acceptAddrs("abuse@example.net", "postmaster@example.net", "spam@example.net"),
 		MaxRecipients: 2,
 	}, nil)
 	rc, _, _ := dialRaw(t, h.addr)
@@ -685,4 +685,32 @@ func BenchmarkLoopback(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// acceptAddrs returns an Accept function that accepts exactly the given
+// addresses, compared case-insensitively. RFC 5321 §2.4 lets a local part be
+// case-sensitive, but mailbox names like abuse@ and postmaster@ (which
+// §4.5.1 requires to be accepted in any case) are not, and senders vary.
+func acceptAddrs(addrs ...string) func(rcpt string) bool {
+	set := make(map[string]struct{}, len(addrs))
+	for _, a := range addrs {
+		set[foldASCII(a)] = struct{}{}
+	}
+	return func(rcpt string) bool {
+		_, ok := set[foldASCII(rcpt)]
+		return ok
+	}
+}
+
+// foldASCII lower-cases ASCII letters only: domain names and the local parts
+// we serve are ASCII, and Unicode case folding of a hostile address would
+// make unrelated addresses collide.
+func foldASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

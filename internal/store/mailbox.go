@@ -122,11 +122,6 @@ func (s *Store) InboundByPublicID(ctx context.Context, pub string) (*InboundMail
 	return scanInbound(s.R.QueryRowContext(ctx, s.Q("inbound-by-public-id"), pub))
 }
 
-// CaseInbound lists the mails that joined a case (replies), without raw.
-func (s *Store) CaseInbound(ctx context.Context, caseID int64) ([]InboundMail, error) {
-	return s.listInbound(ctx, s.Q("case-inbound"), caseID)
-}
-
 func (s *Store) listInbound(ctx context.Context, q string, args ...any) ([]InboundMail, error) {
 	rows, err := s.R.QueryContext(ctx, q, args...)
 	if err != nil {

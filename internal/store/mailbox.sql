@@ -44,8 +44,3 @@ SELECT state, count(*) FROM inbound_mails GROUP BY state;
 SELECT id, message_id, dedupe_key, kind, case_id, report_id, party, recipient, mail_from, subject, language, reply_token,
     raw, state, attempts, round_start, last_error, next_attempt_at, created_at, sent_at
 FROM outbox WHERE message_id = $1;
-
--- name: case-inbound
-SELECT id, public_id, received_at, remote_addr, helo, mail_from, rcpt_to, tls, size, sha256, NULL, state, parser,
-    from_addr, subject, message_id, machine, coalesce(case_id, 0), detail, attempts, processed_at, handled_by, handled_at
-FROM inbound_mails WHERE case_id = $1 ORDER BY id;

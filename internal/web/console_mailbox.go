@@ -188,28 +188,17 @@ func (s *Server) handleMailboxMail(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("error") == "handle" {
 		p.Error = s.pages.T(consoleLang(r), "console.mailbox.error.handle")
 	}
+	texts := map[string]*string{
+		"reason": &p.Reason, "answered": &p.Answered, "machine": &p.MachineWhy, "language": &p.Language,
+		"in_reply_to": &p.InReplyTo, "message_kind": &p.MessageKind, "bounced_message_id": &p.BouncedMessageID,
+		"recipient": &p.Recipient, "handled_note": &p.HandledNote, "last_error": &p.LastError,
+	}
 	for k, v := range m.Detail {
+		if into, ok := texts[k]; ok {
+			*into = detailText(v)
+			continue
+		}
 		switch k {
-		case "reason":
-			p.Reason = detailText(v)
-		case "answered":
-			p.Answered = detailText(v)
-		case "machine":
-			p.MachineWhy = detailText(v)
-		case "language":
-			p.Language = detailText(v)
-		case "in_reply_to":
-			p.InReplyTo = detailText(v)
-		case "message_kind":
-			p.MessageKind = detailText(v)
-		case "bounced_message_id":
-			p.BouncedMessageID = detailText(v)
-		case "recipient":
-			p.Recipient = detailText(v)
-		case "handled_note":
-			p.HandledNote = detailText(v)
-		case "last_error":
-			p.LastError = detailText(v)
 		case "outbox_id":
 			if id, err := strconv.ParseInt(detailText(v), 10, 64); err == nil && id > 0 {
 				p.OutboxID = id

@@ -119,7 +119,7 @@ func ParsePart(p *mailpart.Part, opt Options) *Result {
 		res.From = strings.ToLower(f)
 	}
 	res.InReplyTo = messageIDs(p.Header.Get("In-Reply-To"), p.Header.Get("References"))
-	res.Machine, res.MachineReason = machineHeaders(p, opt.NullSender)
+	res.Machine, res.MachineReason = machineHeaders(p, opt.NullSender, res.From)
 
 	if dsn, orig, status := deliveryStatus(p); dsn {
 		res.Parser, res.Bounced, res.BounceStatus = ParserDSN, orig, status
@@ -231,7 +231,7 @@ func language(p *mailpart.Part, reps []*report.Report) string {
 // (Auto-Submitted other than "no"), Precedence bulk/junk/list (RFC 2076,
 // still how many robots mark themselves), list headers (RFC 2369, 2919),
 // Microsoft's X-Auto-Response-Suppress, and a null reverse-path.
-func machineHeaders(p *mailpart.Part, nullSender bool) (bool, string) {
+func machineHeaders(p *mailpart.Part, nullSender bool, from string) (bool, string) {
 	h := p.Header
 	if as := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); as != "" && as != "no" {
 		return true, "Auto-Submitted: " + as
@@ -249,19 +249,12 @@ func machineHeaders(p *mailpart.Part, nullSender bool) (bool, string) {
 	if nullSender {
 		return true, "null sender <>"
 	}
-	local, _, _ := strings.Cut(strings.ToLower(addrOf(h.Get("From"))), "@")
+	local, _, _ := strings.Cut(from, "@")
 	switch local {
 	case "mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply":
 		return true, "From: " + local
 	}
 	return false, ""
-}
-
-func addrOf(s string) string {
-	if a, err := mail.ParseAddress(s); err == nil {
-		return a.Address
-	}
-	return strings.TrimSpace(s)
 }
 
 // deliveryStatus spots a DSN (RFC 3464 §2: multipart/report with
@@ -322,28 +315,16 @@ func recipientStatus(body string) string {
 func messageIDs(inReplyTo, references string) []string {
 	var out []string
 	seen := map[string]bool{}
-	add := func(s string) {
-		for {
-			i := strings.IndexByte(s, '<')
-			if i < 0 {
-				return
-			}
-			j := strings.IndexByte(s[i:], '>')
-			if j < 0 {
-				return
-			}
-			id := s[i : i+j+1]
-			if !seen[id] && len(out) < 50 {
-				seen[id] = true
-				out = append(out, id)
-			}
-			s = s[i+j+1:]
-		}
-	}
-	add(inReplyTo)
+	ids := messageIDsIn(inReplyTo)
 	refs := messageIDsIn(references)
 	for i := len(refs) - 1; i >= 0; i-- {
-		add(refs[i])
+		ids = append(ids, refs[i])
+	}
+	for _, id := range ids {
+		if !seen[id] && len(out) < 50 {
+			seen[id] = true
+			out = append(out, id)
+		}
 	}
 	return out
 }

@@ -37,7 +37,6 @@ CREATE TABLE inbound_mails (
 );
 CREATE INDEX inbound_mails_state ON inbound_mails (state, id);
 CREATE INDEX inbound_mails_received ON inbound_mails (received_at);
-CREATE INDEX inbound_mails_case ON inbound_mails (case_id) WHERE case_id IS NOT NULL;
 
 -- +goose Down
 DROP TABLE inbound_mails;
